@@ -1,0 +1,1 @@
+"""Analytic predictions and bounds, as plain functions (sympy where derived)."""

@@ -1,0 +1,162 @@
+"""``gflow`` — the command line. Thin: parse, call the library, render, exit code.
+
+Exit codes: 0 every claim holds; 1 a claim fails; 2 usage or input error; 3 solver failure.
+JAX is imported only when a check runs, so ``gflow --help`` and ``gflow list`` are instant.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from . import __version__
+
+# CLI option -> (Params field, parser). Each check accepts the options of its registry entry.
+_FLOAT_LIST = "floats"
+OPTIONS = {
+    "k": int, "r": int, "delta": _FLOAT_LIST, "sigma": float, "d": int, "n_samples": int, "seed": int,
+    "init": str, "solver": str, "rtol": float, "atol": float, "dt": float, "horizon": float,
+    "slope_tol": float, "mu0": float, "mu1": float, "mu2": float, "mu3": float, "margin": float, "gap": float,
+}
+HELP = {
+    "k": "number of classes (≥ 2)", "r": "degree r of the homogeneous signal (integer ≥ 3)",
+    "delta": "init scale δ, or a comma-separated list for the sweep", "sigma": "noise level σ (0: exact reduction)",
+    "d": "input dimension", "n_samples": "number of samples N (a multiple of k)", "seed": "random seed",
+    "init": "abs-gaussian (|N(0,δ²)|) or equal (W(0) = δ·1, a falsification setting)",
+    "solver": "tsit5 (default), dopri5, dopri8, kvaerno5, gd, lsoda, radau, rk45",
+    "rtol": "relative tolerance", "atol": "absolute tolerance", "dt": "gradient-descent step (solver gd)",
+    "horizon": "solve to C_T·log(1/δ)/δ^(r−2)", "slope_tol": "tolerance on fitted log-log slopes",
+    "mu0": "µ0: t_i = first time W_ii ≥ µ0", "mu1": "µ1: end of Stage 1 (W_ii ≥ µ1)",
+    "mu2": "µ2: class learned when min u_i ≥ 1 − µ2", "mu3": "µ3: s_{i+1} = first time b_i − b_k ≤ −µ3",
+    "margin": "m: T needs every margin ≥ m", "gap": "γ: T needs a bias gap ≥ γ",
+}
+
+
+class _Exit(Exception):
+    def __init__(self, code: int, message: str):
+        self.code, self.message = code, message
+
+
+def _fail(code: int, message: str):
+    click.echo(f"gflow: error: {message}", err=True)
+    sys.exit(code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="gflow")
+def main():
+    """Watch a theorem happen: gradient flows of small networks solved as ODEs, and the
+    papers' claims checked row by row. Start with `gflow list`, then `gflow check theorem2`."""
+
+
+@main.command("list")
+def list_checks():
+    """List every check id, its aliases and what it checks."""
+    from theory_checks.registry import CHECKS
+
+    width = max(len(c.id) for c in CHECKS)
+    for c in CHECKS:
+        alias = f"  (alias: {', '.join(c.aliases)})" if c.aliases else ""
+        click.echo(f"{c.id:<{width}}  {c.description}{alias}")
+
+
+def _options(f):
+    for name in reversed(list(OPTIONS)):
+        f = click.option(f"--{name.replace('_', '-')}", name, default=None, type=str, help=HELP[name])(f)
+    return f
+
+
+def _parse(name: str, text: str):
+    kind = OPTIONS[name]
+    try:
+        if kind == _FLOAT_LIST:
+            vals = tuple(float(v) for v in text.split(",") if v.strip())
+            if not vals:
+                raise ValueError
+            return vals
+        return kind(text)
+    except ValueError:
+        raise _Exit(2, f"--{name.replace('_', '-')}: cannot read {text!r} as "
+                       f"{'comma-separated numbers' if kind == _FLOAT_LIST else kind.__name__}") from None
+
+
+@main.command("check")
+@click.argument("check_id")
+@_options
+@click.option("--json", "json_path", default=None, type=click.Path(dir_okay=False), help="write the report as JSON")
+@click.option("--plot", "plot_path", default=None, type=click.Path(dir_okay=False), help="save the check's figure")
+@click.option("--quiet", is_flag=True, help="no tables, only the verdict line")
+def check(check_id, json_path, plot_path, quiet, **given):
+    """Run check CHECK_ID (see `gflow list`) and print its claim rows."""
+    try:
+        code = _run_check(check_id, json_path, plot_path, quiet, given)
+    except _Exit as e:
+        _fail(e.code, e.message)
+    sys.exit(code)
+
+
+def _run_check(check_id, json_path, plot_path, quiet, given) -> int:
+    import dataclasses
+
+    from rich.console import Console
+
+    from .errors import GflowError, InputError, SolverError
+
+    try:
+        from theory_checks.registry import get
+
+        spec = get(check_id)
+        supplied = {k: v for k, v in given.items() if v is not None}
+        bad = sorted(set(supplied) - set(spec.options))
+        if bad:
+            raise _Exit(2, f"{spec.id} does not take {', '.join('--' + b.replace('_', '-') for b in bad)}")
+        values = {k: _parse(k, v) for k, v in supplied.items()}
+        if "delta" in values:
+            values["delta"] = tuple(values["delta"])
+        module = spec.load()
+        params = dataclasses.replace(module.Params(), **values)
+        params.validate()
+        err = Console(stderr=True)
+        report = _with_progress(module, params, err)
+        if json_path:
+            report.write_json(json_path)
+        if plot_path:
+            if not hasattr(module, "plot"):
+                raise _Exit(2, f"{spec.id} has no figure")
+            module.plot(report, plot_path)
+    except InputError as e:
+        raise _Exit(2, str(e)) from None
+    except SolverError as e:
+        raise _Exit(3, str(e)) from None
+    except GflowError as e:
+        raise _Exit(e.exit_code, str(e)) from None
+    from .report import render
+
+    out = Console()
+    if quiet:
+        out.print(f"{report.check}: {'PASSED' if report.passed else 'FAILED'}")
+    else:
+        render(report, out)
+    if json_path:
+        out.print(f"report written to {json_path}")
+    if plot_path:
+        out.print(f"figure written to {plot_path}")
+    return 0 if report.passed else 1
+
+
+def _with_progress(module, params, console):
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console,
+                  transient=True, disable=not console.is_terminal) as bar:
+        task = bar.add_task("compiling and solving", total=1.0)
+
+        def progress(i, n, t, t1):
+            bar.update(task, completed=(i + min(t / t1, 1.0)) / n, description=f"solving {i + 1}/{n}")
+
+        return module.run(params, progress=progress)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

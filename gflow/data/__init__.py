@@ -1,0 +1,1 @@
+"""Data sets: generators with explicit seeds."""

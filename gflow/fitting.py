@@ -1,0 +1,47 @@
+"""Scaling-law fits for asymptotic claims (THEOREMS.md, "How an asymptotic claim becomes
+a numerical check").
+
+A claim ``Q = O(g(δ))`` is judged on a sweep by the slope of ``log(Q/g)`` against
+``log(1/δ)``: the upper side holds if the slope is ≤ ``tol`` (the ratio does not grow as
+δ → 0), the lower side (Ω) if it is ≥ ``−tol`` (the ratio does not shrink).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+
+def slope(x: np.ndarray, y: np.ndarray) -> float:
+    """Least-squares slope of ``log y`` against ``log x``."""
+    lx, ly = np.log(np.asarray(x, float)), np.log(np.asarray(y, float))
+    return float(np.polyfit(lx, ly, 1)[0])
+
+
+def ratio_slope(deltas, q, g) -> float:
+    """Slope of ``log(q/g(δ))`` against ``log(1/δ)``; 0 when every ``q`` is 0."""
+    q = np.asarray(q, float)
+    if np.all(q == 0):
+        return 0.0
+    if np.any(q <= 0):
+        return float("nan")
+    return slope(1.0 / np.asarray(deltas, float), q / np.asarray(g, float))
+
+
+@dataclasses.dataclass(frozen=True)
+class LawFit:
+    """``T ≈ A·g(δ) + B`` by least squares: ``A``, ``B`` and the relative RMS residual."""
+
+    name: str
+    A: float
+    B: float
+    rel_rms: float
+
+
+def fit_affine_law(name: str, g: np.ndarray, T: np.ndarray) -> LawFit:
+    g, T = np.asarray(g, float), np.asarray(T, float)
+    M = np.stack([g, np.ones_like(g)], axis=1)
+    (A, B), *_ = np.linalg.lstsq(M, T, rcond=None)
+    rel = float(np.sqrt(np.mean(((M @ [A, B]) - T) ** 2 / T**2)))
+    return LawFit(name, float(A), float(B), rel)

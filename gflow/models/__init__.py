@@ -1,0 +1,1 @@
+"""The papers' models, one per file, each a pure JAX vector field."""

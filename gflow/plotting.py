@@ -1,0 +1,72 @@
+"""Figures a researcher would put in a paper. Saved atomically (temp file, then rename)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .report import write_atomic
+
+
+def _save(fig, path) -> None:
+    import io
+
+    path = Path(path)
+    buf = io.BytesIO()
+    fmt = path.suffix.lstrip(".") or "png"
+    fig.savefig(buf, format=fmt, dpi=150, bbox_inches="tight")
+    write_atomic(path, buf.getvalue())
+
+
+def model_h_phases(runs, path: str | os.PathLike, r: int) -> None:
+    """The plateau paper's Figure 3 from the flow: ``W_ii(t)`` and ``b_i(t)`` against
+    log time, with Proposition 1's ``t_i``, ``s_i`` and ``T`` marked; one column per δ
+    (at most four)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    runs = list(runs)[:4]
+    fig, axes = plt.subplots(2, len(runs), figsize=(4.2 * len(runs), 6.0), sharex="col", squeeze=False)
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for col, run in enumerate(runs):
+        ts, W, b = run.traj.ts, run.traj.ys.W, run.traj.ys.b
+        sel = ts > 0
+        ax_w, ax_b = axes[0, col], axes[1, col]
+        k = len(run.order)
+        for rank, cls in enumerate(run.order):
+            c = colors[rank % len(colors)]
+            ax_w.plot(ts[sel], W[sel, cls, cls], color=c, label=f"$W_{{{rank + 1}{rank + 1}}}$ (label {cls})")
+            ax_b.plot(ts[sel], b[sel, cls], color=c, label=f"$b_{{{rank + 1}}}$")
+        for rank, cls in enumerate(run.order):
+            for name, style in ((f"t:{cls}", ":"), (f"s:{cls}", "--")):
+                t = run.t(name)
+                if t is not None and t > 0:
+                    for ax in (ax_w, ax_b):
+                        ax.axvline(t, color=colors[rank % len(colors)], ls=style, lw=0.8)
+        if run.t("T"):
+            for ax in (ax_w, ax_b):
+                ax.axvline(run.t("T"), color="k", lw=1.2)
+            ax_b.annotate("T", (run.t("T"), 0.95), xycoords=("data", "axes fraction"), ha="right")
+        ax_w.set_xscale("log")
+        ax_w.set_yscale("log")
+        ax_w.set_title(f"δ = {run.delta:g}, r = {r}, k = {k}")
+        ax_b.set_xlabel("gradient-flow time t (log scale)")
+        if col == 0:
+            ax_w.set_ylabel("$W_{ii}(t)$")
+            ax_b.set_ylabel("$b_i(t)$")
+            ax_w.legend(fontsize=7, loc="upper left")
+            ax_b.legend(fontsize=7, loc="lower left")
+        ax_w.grid(alpha=0.3, which="both")
+        ax_b.grid(alpha=0.3)
+    fig.suptitle("Model H: classes learned one by one (dotted: $t_i$, $W_{ii}=\\mu_0$; dashed: $s_{i+1}$; "
+                 "solid: T)", fontsize=10)
+    fig.tight_layout()
+    _save(fig, path)
+    plt.close(fig)
+
+
+__all__ = ["model_h_phases", "np"]

@@ -1,0 +1,182 @@
+"""Claim rows and reports: one source of truth for the terminal table, JSON and pytest.
+
+A :class:`Row` is one claim: id, statement in words, measured value, bound, margin,
+holds. A :class:`Report` is a check's rows plus everything needed to reproduce and
+judge them: hypotheses (and whether the run meets them), parameters, seed, solver
+statistics, phase times, initial and final state, and findings in plain words.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+@dataclasses.dataclass
+class Row:
+    id: str
+    statement: str
+    measured: Any
+    bound: Any
+    holds: bool
+    margin: float | None = None
+    note: str = ""
+
+
+@dataclasses.dataclass
+class Hypothesis:
+    statement: str
+    required: Any
+    measured: Any
+    met: bool
+    note: str = ""
+
+
+@dataclasses.dataclass
+class Report:
+    check: str
+    title: str
+    rows: list[Row]
+    hypotheses: list[Hypothesis]
+    params: dict[str, Any]
+    solver: dict[str, Any]
+    phase_times: dict[str, Any]
+    initial_state: Any
+    final_state: Any
+    findings: list[str] = dataclasses.field(default_factory=list)
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+    context: Any = dataclasses.field(default=None, repr=False)  # trajectories for plots; not in JSON
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.rows) and all(r.holds for r in self.rows)
+
+    @property
+    def within_hypotheses(self) -> bool:
+        return all(h.met for h in self.hypotheses)
+
+    def row(self, row_id: str) -> Row:
+        for r in self.rows:
+            if r.id == row_id:
+                return r
+        raise KeyError(f"{self.check} has no row {row_id!r}; rows: {[r.id for r in self.rows]}")
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {
+            "check": self.check,
+            "title": self.title,
+            "passed": self.passed,
+            "within_hypotheses": self.within_hypotheses,
+            "rows": [dataclasses.asdict(r) for r in self.rows],
+            "hypotheses": [dataclasses.asdict(h) for h in self.hypotheses],
+            "params": self.params,
+            "solver": self.solver,
+            "phase_times": self.phase_times,
+            "initial_state": self.initial_state,
+            "final_state": self.final_state,
+            "findings": self.findings,
+        }
+        out.update(self.extra)
+        return jsonable(out)
+
+    def write_json(self, path: str | os.PathLike) -> None:
+        write_atomic(path, json.dumps(self.to_dict(), indent=1, allow_nan=False).encode() + b"\n")
+
+
+def jsonable(x: Any) -> Any:
+    """numpy/jax values and NamedTuples to plain JSON types; non-finite floats to strings."""
+    if isinstance(x, dict):
+        return {str(k): jsonable(v) for k, v in x.items()}
+    if hasattr(x, "_asdict"):
+        return {k: jsonable(v) for k, v in x._asdict().items()}
+    if isinstance(x, (list, tuple)):
+        return [jsonable(v) for v in x]
+    if hasattr(x, "__array__") and not isinstance(x, (str, bytes)):
+        arr = np.asarray(x)
+        if arr.ndim:
+            return [jsonable(v) for v in arr.tolist()]
+        x = arr.item()
+    if isinstance(x, (bool, np.bool_)):
+        return bool(x)
+    if isinstance(x, (int, np.integer)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        x = float(x)
+        return x if math.isfinite(x) else str(x)
+    return x
+
+
+def write_atomic(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``path``, then rename: a reader never
+    sees half a file, and a failure leaves any previous file untouched."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def fmt(x: Any) -> str:
+    """Compact human formatting of a measured value or bound."""
+    if isinstance(x, (bool, np.bool_)):
+        return "yes" if x else "no"
+    if isinstance(x, (int, np.integer)):
+        return str(int(x))
+    if isinstance(x, (float, np.floating)):
+        x = float(x)
+        if x == 0 or not math.isfinite(x):
+            return str(x)
+        return f"{x:.4g}" if 1e-3 <= abs(x) < 1e5 else f"{x:.3e}"
+    if isinstance(x, (list, tuple)):
+        return "[" + ", ".join(fmt(v) for v in x) + "]"
+    return str(x)
+
+
+def render(report: Report, console=None) -> None:
+    """Print a report as rich tables (hypotheses, claims, solver line, findings)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console()
+    console.print(f"[bold]{report.check}[/bold] — {report.title}")
+    hyp = Table(title="Hypotheses", title_justify="left", show_lines=False)
+    for col in ("hypothesis", "required", "this run", "met"):
+        hyp.add_column(col)
+    for h in report.hypotheses:
+        met = "[green]yes[/green]" if h.met else "[yellow]NO[/yellow]"
+        hyp.add_row(h.statement, fmt(h.required), fmt(h.measured) + (f" ({h.note})" if h.note else ""), met)
+    console.print(hyp)
+    if not report.within_hypotheses:
+        console.print("[yellow]This run is OUTSIDE the theorem's hypotheses (marked NO above): "
+                      "its rows test the claims beyond what the theorem promises.[/yellow]")
+    rows = Table(title="Claims", title_justify="left")
+    for col in ("id", "claim", "measured", "bound", "holds"):
+        rows.add_column(col, overflow="fold")
+    for r in report.rows:
+        holds = "[green]yes[/green]" if r.holds else "[red]NO[/red]"
+        rows.add_row(r.id, r.statement + (f"\n[dim]{r.note}[/dim]" if r.note else ""), fmt(r.measured),
+                     fmt(r.bound), holds)
+    console.print(rows)
+    s = report.solver
+    console.print(
+        f"solver {s.get('name')} rtol={fmt(s.get('rtol'))} atol={fmt(s.get('atol'))}: "
+        f"{s.get('steps')} steps ({s.get('rejected')} rejected), {s.get('rhs_evals')} field evaluations, "
+        f"{fmt(s.get('wall_s'))} s solving + {fmt(s.get('compile_s'))} s compiling"
+    )
+    for f in report.findings:
+        console.print(f"[cyan]finding:[/cyan] {f}")
+    verdict = "[green]PASSED[/green]" if report.passed else "[red]FAILED[/red]"
+    n_bad = sum(not r.holds for r in report.rows)
+    console.print(f"{verdict}: {len(report.rows) - n_bad}/{len(report.rows)} claims hold")

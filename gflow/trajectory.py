@@ -1,0 +1,88 @@
+"""The result of a solve: saved times and states, located events, solver statistics."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+from .events import Occurrence
+
+
+@dataclasses.dataclass
+class SolverStats:
+    """What the integrator did, in the spirit of scipy's ``OdeResult``.
+
+    ``rhs_evals`` are vector-field evaluations (counted: explicit Runge–Kutta methods
+    by their tableau, verified in the tests against an instrumented vector field;
+    implicit methods by the instrumented field itself). ``compile_s`` is the time spent
+    compiling (or loading from the persistent cache) for this solve; ``wall_s`` the
+    time spent integrating, compilation excluded.
+    """
+
+    name: str
+    rtol: float | None
+    atol: float | None
+    steps: int = 0
+    rejected: int | None = 0
+    rhs_evals: int = 0
+    jac_evals: int | None = None
+    wall_s: float = 0.0
+    compile_s: float = 0.0
+    segments: int = 0
+    step: float | None = None  # the fixed step of gradient descent
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def merge(self, other: SolverStats) -> SolverStats:
+        """Statistics of two solves run with the same solver, added up."""
+
+        def add(a, b):
+            return None if a is None or b is None else a + b
+
+        return dataclasses.replace(
+            self,
+            steps=self.steps + other.steps,
+            rejected=add(self.rejected, other.rejected),
+            rhs_evals=self.rhs_evals + other.rhs_evals,
+            jac_evals=add(self.jac_evals, other.jac_evals),
+            wall_s=self.wall_s + other.wall_s,
+            compile_s=self.compile_s + other.compile_s,
+            segments=self.segments + other.segments,
+        )
+
+
+@dataclasses.dataclass
+class Trajectory:
+    """``ts``: saved times (event times included), increasing; ``ys``: the state pytree
+    with a leading time axis (numpy arrays); ``events``: name -> :class:`Occurrence`
+    (absent events are missing: they did not happen before ``t1``)."""
+
+    ts: np.ndarray
+    ys: Any
+    events: dict[str, Occurrence]
+    stats: SolverStats
+    t1: float
+
+    def event_time(self, name: str) -> float | None:
+        occ = self.events.get(name)
+        return None if occ is None else occ.t
+
+    @property
+    def y_final(self) -> Any:
+        import jax
+
+        return jax.tree_util.tree_map(lambda a: a[-1], self.ys)
+
+    @property
+    def y_initial(self) -> Any:
+        import jax
+
+        return jax.tree_util.tree_map(lambda a: a[0], self.ys)
+
+    def at(self, i: int) -> Any:
+        import jax
+
+        return jax.tree_util.tree_map(lambda a: a[i], self.ys)

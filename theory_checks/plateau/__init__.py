@@ -1,0 +1,1 @@
+"""Checks of "Plateau in monotonic linear interpolation — a 'biased' view" (ICLR 2023)."""

@@ -1,0 +1,242 @@
+"""Model H's gradient flow with the phase events of Proposition 1, shared by the plateau checks.
+
+For one δ: draw the data and ``W(0) = δ·|G|`` (one ``G`` per seed, reused for every δ of a
+sweep so that only the scale changes), solve to the horizon ``C_T·g(δ)`` with
+``g = log(1/δ)/δ^(r−2)``, and locate, for every class ``i`` (original labels):
+
+* ``t:i``   — ``W_ii`` first reaches µ0 (Proposition 1's ``t_i``);
+* ``mu1:i`` — ``W_ii`` first reaches µ1 (end of Stage 1);
+* ``u:i``   — ``min_{x∈S_i} u_i(x) ≥ 1 − µ2`` (the class is *learned*, Claim 2 of the paper);
+* ``s:i``   — ``b_i − b_last ≤ −µ3``, with ``last`` the class of smallest ``W_ii(0)``
+  (Proposition 1's ``s_{i+1}``, after relabelling by decreasing ``W_ii(0)``);
+* ``margin`` — every sample has margin ``f_y(x) − max_{j≠y} f_j(x) ≥ m``;
+* ``gap``    — ``b_{i*} − max_{i≠i*} b_i ≥ γ`` (top bias minus the second);
+* ``T``      — both at once: Theorem 2's operational ``T``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Callable
+
+import numpy as np
+
+from gflow import Event, Trajectory, save_grid, solve
+from gflow._config import jax as _jax
+from gflow.bounds.plateau import g_theorem2
+from gflow.data.classes import ClassData, class_dataset
+from gflow.errors import InputError
+from gflow.models import homogeneous as H
+
+
+@dataclasses.dataclass(frozen=True)
+class FlowParams:
+    """Model, data and solver parameters shared by the Model H checks (CLI names in brackets)."""
+
+    k: int = 4                        # classes [--k]
+    r: int = 4                        # degree of homogeneity, ≥ 3 [--r]
+    delta: tuple = (0.1, 0.05, 0.02, 0.01)  # init scales [--delta]
+    sigma: float = 0.0                # noise level; 0 = exact k-point reduction [--sigma]
+    d: int = 50                       # input dimension [--d]
+    n_samples: int = 200              # N, a multiple of k [--n-samples]
+    seed: int = 0                     # one seed for data and init [--seed]
+    init: str = "abs-gaussian"        # "abs-gaussian" (|N(0,δ²)|) or "equal" (W(0)=δ·1) [--init]
+    solver: str = "tsit5"             # [--solver]
+    rtol: float = 1e-8                # [--rtol]
+    atol: float = 1e-12               # [--atol]
+    mu0: float = 0.5                  # t_i: W_ii reaches µ0 [--mu0]
+    mu1: float = 1.0                  # W_ii reaches µ1 [--mu1]
+    mu2: float = 0.1                  # class learned: min u_i ≥ 1 − µ2 [--mu2]
+    mu3: float = 0.5                  # s_{i+1}: b_i − b_k ≤ −µ3 [--mu3]
+    margin: float = 1.0               # T: every margin ≥ m [--margin]
+    gap: float = 0.5                  # T: bias gap ≥ γ [--gap]
+    horizon: float = 2.0              # solve to C_T·log(1/δ)/δ^(r−2) [--horizon]
+    slope_tol: float = 0.25           # tolerance on fitted ratio slopes [--slope-tol]
+    dt: float | None = None           # gradient descent step when solver = gd [--dt]
+
+    def validate(self) -> None:
+        H.validate(self.k, self.r, self.d)
+        if self.n_samples < self.k or self.n_samples % self.k:
+            raise InputError(f"N (--n-samples) must be a positive multiple of k={self.k}, got {self.n_samples}")
+        if not self.delta:
+            raise InputError("need at least one delta")
+        for dl in self.delta:
+            if not (np.isfinite(dl) and dl > 0):
+                raise InputError(f"delta must be > 0, got {dl}")
+        if not self.sigma >= 0:
+            raise InputError(f"sigma must be ≥ 0, got {self.sigma}")
+        if self.init not in ("abs-gaussian", "equal"):
+            raise InputError(f"init must be 'abs-gaussian' or 'equal', got {self.init!r}")
+        for name in ("mu0", "mu1", "mu2", "mu3", "margin", "gap", "horizon", "slope_tol"):
+            if not getattr(self, name) > 0:
+                raise InputError(f"{name} must be > 0, got {getattr(self, name)}")
+        if not self.mu2 < 1:
+            raise InputError(f"mu2 must be in (0, 1), got {self.mu2}")
+        if not self.mu0 < self.mu1:
+            raise InputError(f"need mu0 < mu1, got mu0={self.mu0}, mu1={self.mu1}")
+        if self.solver == "gd" and not (self.dt and self.dt > 0):
+            raise InputError("solver gd (gradient descent) needs a step --dt > 0")
+
+    @property
+    def deltas(self) -> np.ndarray:
+        return np.sort(np.asarray(self.delta, float))[::-1]
+
+
+@dataclasses.dataclass
+class FlowRun:
+    """One solved flow at one δ: data, trajectory, and the class order of Proposition 1."""
+
+    delta: float
+    data: ClassData
+    traj: Trajectory
+    order: np.ndarray        # classes by decreasing W_ii(0): order[0] is Proposition 1's class 1
+    horizon: float
+
+    @property
+    def last(self) -> int:
+        return int(self.order[-1])
+
+    def t(self, name: str) -> float | None:
+        return self.traj.event_time(name)
+
+
+@functools.lru_cache(maxsize=None)
+def events_for(k: int, r: int) -> tuple[Event, ...]:
+    """The phase events of Model H with ``k`` classes and degree ``r`` (cached so the
+    compiled solve is reused)."""
+    jax = _jax()
+    jnp = jax.numpy
+
+    def own_u(y, a):
+        u = jax.nn.softmax((a["X"] @ y.W.T) ** r + y.b, axis=-1)
+        return (u * a["Y"]).sum(-1)
+
+    def margins(y, a):
+        f = (a["X"] @ y.W.T) ** r + y.b
+        own = (f * a["Y"]).sum(-1)
+        return own - jnp.where(a["Y"] > 0, -jnp.inf, f).max(-1)
+
+    def gap(y, a):
+        s = jnp.sort(y.b)
+        return s[-1] - s[-2]
+
+    evs = []
+    for i in range(k):
+        evs.append(Event(f"t:{i}", lambda y, a, i=i: y.W[i, i] - a["mu0"]))
+        evs.append(Event(f"mu1:{i}", lambda y, a, i=i: y.W[i, i] - a["mu1"]))
+        evs.append(Event(f"u:{i}", lambda y, a, i=i: jnp.min(jnp.where(a["Y"][:, i] > 0, own_u(y, a), jnp.inf))
+                         - (1.0 - a["mu2"])))
+        evs.append(Event(f"s:{i}", lambda y, a, i=i: (y.b[a["last"]] - y.b[i]) - a["mu3"] - 1e6 * (a["last"] == i)))
+    evs.append(Event("margin", lambda y, a: margins(y, a).min() - a["margin"]))
+    evs.append(Event("gap", lambda y, a: gap(y, a) - a["gap"]))
+    evs.append(Event("T", lambda y, a: jnp.minimum(margins(y, a).min() - a["margin"], gap(y, a) - a["gap"])))
+    return tuple(evs)
+
+
+def initial_gaussian(p: FlowParams) -> np.ndarray:
+    """The standard normals behind ``W(0) = δ·|G|`` (independent of δ)."""
+    rng = np.random.default_rng(np.random.SeedSequence([p.seed, 1]))
+    return rng.standard_normal((p.k, p.d))
+
+
+def make_data(p: FlowParams) -> ClassData:
+    rng = np.random.default_rng(np.random.SeedSequence([p.seed, 2]))
+    return class_dataset(p.k, p.d, p.n_samples, p.sigma, seed=rng)
+
+
+def run_flow(p: FlowParams, delta: float, progress: Callable[[float, float], None] | None = None,
+             data: ClassData | None = None) -> FlowRun:
+    """Solve Model H's flow at one δ with every phase event located."""
+    jnp = _jax().numpy
+    data = make_data(p) if data is None else data
+    if p.init == "equal":
+        y0 = H.HState(W=np.full((p.k, p.d), float(delta)), b=np.zeros(p.k))
+    else:
+        y0 = H.init_state(p.k, p.d, delta, gaussian=initial_gaussian(p))
+    diag = np.diag(y0.W[:, : p.k])
+    order = np.argsort(-diag, kind="stable")
+    args = dict(data.args(), mu0=jnp.float64(p.mu0), mu1=jnp.float64(p.mu1), mu2=jnp.float64(p.mu2),
+                mu3=jnp.float64(p.mu3), margin=jnp.float64(p.margin), gap=jnp.float64(p.gap),
+                last=jnp.int32(order[-1]))
+    horizon = float(p.horizon * g_theorem2(delta, p.r))
+    traj = solve(H.vector_field(p.r), y0, horizon, args, solver=p.solver, rtol=p.rtol, atol=p.atol,
+                 events=events_for(p.k, p.r), save_ts=save_grid(horizon, 600, t_min=1e-2),
+                 dt=p.dt, max_steps=400_000, progress=progress)
+    return FlowRun(float(delta), data, traj, order, horizon)
+
+
+def run_sweep(p: FlowParams, progress=None) -> list[FlowRun]:
+    """``run_flow`` for every δ (largest first); ``progress(i, n, t, t1)`` after each segment."""
+    p.validate()
+    data = make_data(p)
+    runs = []
+    deltas = p.deltas
+    for i, delta in enumerate(deltas):
+        cb = None if progress is None else (lambda t, t1, i=i: progress(i, len(deltas), t, t1))
+        runs.append(run_flow(p, float(delta), cb, data=data))
+    return runs
+
+
+def merged_stats(runs: list[FlowRun]) -> dict:
+    stats = runs[0].traj.stats
+    for run in runs[1:]:
+        stats = stats.merge(run.traj.stats)
+    return stats.to_dict()
+
+
+def observables(run: FlowRun, r: int) -> dict[str, np.ndarray]:
+    """Per saved time: margins (n_t × n), own-class softmax ``u`` (n_t × n), and ``b``, ``W``."""
+    X, labels = run.data.X, run.data.labels
+    W, b = run.traj.ys.W, run.traj.ys.b
+    f = np.einsum("nd,tkd->tnk", X, W) ** r + b[:, None, :]
+    own = np.take_along_axis(f, labels[None, :, None], axis=2)[..., 0]
+    others = np.where(np.arange(f.shape[2])[None, None, :] == labels[None, :, None], -np.inf, f)
+    m = own - others.max(axis=2)
+    e = np.exp(f - f.max(axis=2, keepdims=True))
+    u = e / e.sum(axis=2, keepdims=True)
+    u_own = np.take_along_axis(u, labels[None, :, None], axis=2)[..., 0]
+    sb = np.sort(b, axis=1)
+    return {"margins": m, "u_own": u_own, "b": b, "W": W, "gap": sb[:, -1] - sb[:, -2]}
+
+
+def state_dict(W, b) -> dict:
+    return {"W": np.asarray(W).tolist(), "b": np.asarray(b).tolist()}
+
+
+def params_dict(p: FlowParams, reduced: bool) -> dict:
+    out = dataclasses.asdict(p)
+    out["delta"] = [float(x) for x in p.deltas]
+    out["reduced_k_point_flow"] = reduced
+    return out
+
+
+def standard_hypotheses(p: FlowParams, runs: list[FlowRun]):
+    """Theorem 2's hypotheses with constant 1 in every Θ, and Lemma 10's init event."""
+    from gflow.report import Hypothesis
+
+    r, k = p.r, p.k
+    dmin = float(min(p.deltas))
+    dmax = float(max(p.deltas))
+    hyps = [
+        Hypothesis("δ ≤ Θ(1)  (constant 1)", "≤ 1", dmax, dmax <= 1),
+        Hypothesis("σ ≤ Θ(1)  (constant 1)", "≤ 1", p.sigma, p.sigma <= 1),
+    ]
+    need_d = dmin ** -(2 * r - 2)
+    need_n = dmin ** -(r - 1)
+    if p.sigma == 0:
+        note = "σ = 0: noise terms vanish, flow is the exact k-point reduction"
+        hyps.append(Hypothesis("d ≥ δ^−(2r−2)  (controls the noise)", f"≥ {need_d:.3g}", p.d, True, note))
+        hyps.append(Hypothesis("N ≥ δ^−(r−1)  (controls the noise)", f"≥ {need_n:.3g}", p.n_samples, True, note))
+    else:
+        hyps.append(Hypothesis("d ≥ δ^−(2r−2)", f"≥ {need_d:.3g}", p.d, p.d >= need_d))
+        hyps.append(Hypothesis("N ≥ δ^−(r−1)", f"≥ {need_n:.3g}", p.n_samples, p.n_samples >= need_n))
+    # Lemma 10 (the probability-0.99 event): distinct diagonal entries, gaps Ω(δ).
+    gaps = []
+    for run in runs:
+        diag = np.sort(np.diag(run.traj.ys.W[0][:, :k]))[::-1]
+        gaps.append(float(np.min(-np.diff(diag)) / run.delta))
+    g = min(gaps)
+    hyps.append(Hypothesis("init: W_ii(0) distinct, gaps ≥ Ω(δ) (Lemma 10; constant 0.01)",
+                           "min gap/δ ≥ 0.01", g, g >= 0.01))
+    return hyps

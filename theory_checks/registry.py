@@ -1,0 +1,48 @@
+"""Check ids -> checks. Adding a check = one module with ``ID``, ``TITLE``, ``Params``,
+``run(params, progress) -> Report`` (and optionally ``plot(report, path)``), plus one
+line here. Nothing heavy is imported until a check runs, so ``gflow list`` is instant."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+
+MODEL_H = ("k", "r", "delta", "sigma", "d", "n_samples", "seed", "init", "solver", "rtol", "atol", "dt",
+           "horizon", "slope_tol")
+
+
+@dataclasses.dataclass(frozen=True)
+class CheckSpec:
+    id: str
+    module: str
+    description: str
+    options: tuple[str, ...]
+    aliases: tuple[str, ...] = ()
+
+    def load(self):
+        return importlib.import_module(self.module)
+
+
+CHECKS: tuple[CheckSpec, ...] = (
+    CheckSpec("plateau.theorem2", "theory_checks.plateau.theorem2",
+              "Model H: zero error with margin and an Ω(1) bias gap at T = Θ(log(1/δ)/δ^(r−2)); "
+              "classes learned in order of W_ii(0), last one has the largest bias",
+              MODEL_H + ("mu0", "mu1", "mu2", "mu3", "margin", "gap"), aliases=("theorem2",)),
+    CheckSpec("plateau.prop1", "theory_checks.plateau.prop1",
+              "Model H: Proposition 1's phase times s_i < t_i < s_{i+1} and its invariants on every window",
+              MODEL_H + ("mu0", "mu1", "mu2", "mu3", "margin", "gap")),
+    CheckSpec("plateau.tensor_power", "theory_checks.plateau.tensor_power",
+              "Lemma 12 and the tensor-power closed form: sympy derivation, solver accuracy, t_1 prediction",
+              MODEL_H + ("mu0",)),
+)
+
+_BY_NAME = {c.id: c for c in CHECKS} | {a: c for c in CHECKS for a in c.aliases}
+
+
+def get(name: str) -> CheckSpec:
+    from gflow.errors import InputError
+
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        raise InputError(f"unknown check id {name!r}; `gflow list` shows the ids") from None
