@@ -30,7 +30,7 @@ EXPLICIT = {
     "tsit5": ("Tsit5", 6, 1),
     "dopri5": ("Dopri5", 6, 1),
     "dopri8": ("Dopri8", 13, 1),
-    "bosh3": ("Bosh3", 3, 1),
+    "bosh3": ("Bosh3", 3, 2),
     "heun": ("Heun", 2, 1),
     "gd": ("Euler", 1, 0),
 }
@@ -38,6 +38,7 @@ IMPLICIT = {"kvaerno5": "Kvaerno5", "kvaerno3": "Kvaerno3"}
 SOLVERS = tuple(EXPLICIT) + tuple(IMPLICIT)
 
 _MASKED = -1e300  # value of a masked (already recorded) event: never crosses zero
+_COMPILED: dict = {}  # (jitted fn, argument shapes) -> executable, reused across solves
 _counter = [0]
 
 
@@ -183,9 +184,13 @@ def solve(
                 jnp.asarray(pending), None if solver != "gd" else jnp.float64(dt),
                 jnp.float64(rtol), jnp.float64(atol))
         if compiled is None:
-            tc = time.perf_counter()
-            compiled = run.lower(*call).compile()
-            stats.compile_s += time.perf_counter() - tc
+            key = (run, jax.tree_util.tree_structure(call),
+                   tuple((np.shape(x), str(getattr(x, "dtype", type(x)))) for x in jax.tree_util.tree_leaves(call)))
+            compiled = _COMPILED.get(key)
+            if compiled is None:
+                tc = time.perf_counter()
+                compiled = _COMPILED[key] = run.lower(*call).compile()
+                stats.compile_s += time.perf_counter() - tc
         tw = time.perf_counter()
         out_ts, out_ys, result, sstats = jax.block_until_ready(compiled(*call))
         stats.wall_s += time.perf_counter() - tw

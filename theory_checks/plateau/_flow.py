@@ -43,8 +43,8 @@ class FlowParams:
     seed: int = 0                     # one seed for data and init [--seed]
     init: str = "abs-gaussian"        # "abs-gaussian" (|N(0,δ²)|) or "equal" (W(0)=δ·1) [--init]
     solver: str = "tsit5"             # [--solver]
-    rtol: float = 1e-8                # [--rtol]
-    atol: float = 1e-12               # [--atol]
+    rtol: float = 1e-11               # resolves the O(δ^r) bias couplings at δ = 0.01 [--rtol]
+    atol: float = 1e-14               # [--atol]
     mu0: float = 0.5                  # t_i: W_ii reaches µ0 [--mu0]
     mu1: float = 1.0                  # W_ii reaches µ1 [--mu1]
     mu2: float = 0.1                  # class learned: min u_i ≥ 1 − µ2 [--mu2]
@@ -237,6 +237,10 @@ def standard_hypotheses(p: FlowParams, runs: list[FlowRun]):
         diag = np.sort(np.diag(run.traj.ys.W[0][:, :k]))[::-1]
         gaps.append(float(np.min(-np.diff(diag)) / run.delta))
     g = min(gaps)
+    need_tol = 0.01 * dmin**r
+    if p.solver != "gd":
+        hyps.append(Hypothesis("numerics: rtol ≤ 0.01·δ_min^r (resolves the O(δ^r) bias couplings)",
+                               f"≤ {need_tol:.3g}", p.rtol, p.rtol <= need_tol))
     hyps.append(Hypothesis("init: W_ii(0) distinct, gaps ≥ Ω(δ) (Lemma 10; constant 0.01)",
                            "min gap/δ ≥ 0.01", g, g >= 0.01))
     return hyps

@@ -1,0 +1,108 @@
+"""The solver front door against closed forms, event location, failures, eval counting."""
+
+import numpy as np
+import pytest
+
+from gflow import Event, SolverError, save_grid, solve
+from gflow._config import jax as _jax
+from gflow.bounds.plateau import tensor_power_blowup, tensor_power_solution, tensor_power_time
+from gflow.data.classes import class_dataset
+from gflow.errors import InputError
+from gflow.models import homogeneous as H
+
+jax = _jax()
+jnp = jax.numpy
+
+
+def power_field(t, x, a):
+    return a["C"] * x ** 3  # r = 4
+
+
+def logistic_field(t, u, a):
+    return a["rate"] * u * (1 - u / a["cap"])
+
+
+@pytest.mark.parametrize("solver", ["tsit5", "dopri5", "dopri8", "kvaerno5", "lsoda", "radau"])
+def test_tensor_power_closed_form_and_event(solver):
+    x0, C, level = 0.1, 2.0, 0.5
+    t_hit = tensor_power_time(x0, level, C, 4)
+    t1 = t_hit + 0.5 * (tensor_power_blowup(x0, C, 4) - t_hit)
+    ev = Event("hit", lambda x, a: x - a["level"])
+    tr = solve(power_field, jnp.float64(x0), t1, {"C": 2.0, "level": level}, solver=solver, rtol=1e-10,
+               atol=1e-12, events=[ev], save_ts=np.linspace(0, t_hit, 20))
+    sel = tr.ts <= t_hit
+    np.testing.assert_allclose(tr.ys[sel], tensor_power_solution(tr.ts[sel], x0, C, 4), rtol=1e-6)
+    assert abs(tr.event_time("hit") - t_hit) / t_hit < 1e-7
+    assert tr.stats.rhs_evals > 0 and tr.stats.steps > 0
+
+
+def test_logistic_closed_form():
+    u0, rate, cap = 1e-6, 2.0, 3.0
+    ts = np.linspace(0, 12, 40)
+    tr = solve(logistic_field, jnp.float64(u0), 12.0, {"rate": rate, "cap": cap}, rtol=1e-11, atol=1e-16,
+               save_ts=ts)
+    exact = cap / (1 + (cap / u0 - 1) * np.exp(-rate * ts))
+    np.testing.assert_allclose(tr.ys, exact, rtol=1e-8)
+
+
+def test_events_already_true_at_t0_and_never():
+    evs = [Event("now", lambda x, a: x - 0.05), Event("never", lambda x, a: -1.0 - x * 0)]
+    tr = solve(power_field, jnp.float64(0.1), 1.0, {"C": 1.0}, events=evs)
+    assert tr.event_time("now") == 0.0 and tr.event_time("never") is None
+
+
+@pytest.mark.parametrize("solver", ["tsit5", "dopri5", "bosh3"])
+def test_explicit_eval_count_matches_instrumented_field(solver):
+    data = class_dataset(3, 5, 6, 0.0)
+    y0 = H.init_state(3, 5, 0.3, seed=0)
+    ev = [Event("t", lambda y, a: y.W[0, 0] - 0.6)]
+    kw = dict(solver=solver, rtol=1e-7, atol=1e-10, events=ev, save_ts=save_grid(200.0, 20))
+    counted = solve(H.vector_field(3), y0, 200.0, data.args(), count_evals=True, **kw)
+    formula = solve(H.vector_field(3), y0, 200.0, data.args(), count_evals=False, **kw)
+    assert counted.stats.rhs_evals == formula.stats.rhs_evals > 0
+
+
+def test_max_steps_raises_with_time_reached():
+    with pytest.raises(SolverError, match=r"max_steps=50 .*t = "):
+        solve(power_field, jnp.float64(0.1), 10.0, {"C": 1.0}, max_steps=50, rtol=1e-12, atol=1e-14)
+
+
+def test_blow_up_is_an_error_not_a_result():
+    # t* = 1/(2·C·x0²) = 50: integrating past it must fail loudly
+    with pytest.raises(SolverError) as info:
+        solve(power_field, jnp.float64(0.1), 100.0, {"C": 1.0}, max_steps=2000)
+    assert info.value.t_reached is not None and info.value.t_reached <= 50.0 + 1e-6
+
+
+def test_nan_field_raises():
+    def bad(t, x, a):
+        return jnp.where(t > 1.0, jnp.nan, 1.0) * x
+
+    with pytest.raises(SolverError, match="NaN"):
+        solve(bad, jnp.float64(1.0), 5.0, None, max_steps=500)
+
+
+def test_bad_inputs():
+    with pytest.raises(InputError, match="unknown solver"):
+        solve(power_field, 0.1, 1.0, {"C": 1.0}, solver="euler-maruyama")
+    with pytest.raises(InputError, match="t1"):
+        solve(power_field, 0.1, -1.0, {"C": 1.0})
+
+
+def test_backends_agree_on_model_h_phase_times():
+    """Tsit5, Kvaerno5, LSODA and Radau locate the same phase times; GD converges to them at first order."""
+    data = class_dataset(3, 10, 30, 0.1, seed=0)
+    y0 = H.init_state(3, 10, 0.2, seed=1)
+    evs = [Event(f"t{i}", lambda y, a, i=i: y.W[i, i] - 0.5) for i in range(3)]
+    ref = solve(H.vector_field(3), y0, 60.0, data.args(), solver="dopri8", rtol=1e-12, atol=1e-14, events=evs)
+    names = sorted(ref.events)
+    assert len(names) >= 2
+    for solver in ["tsit5", "kvaerno5", "lsoda", "radau"]:
+        tr = solve(H.vector_field(3), y0, 60.0, data.args(), solver=solver, rtol=1e-9, atol=1e-12, events=evs)
+        for n in names:
+            assert abs(tr.event_time(n) - ref.event_time(n)) / ref.event_time(n) < 1e-5, (solver, n)
+    errs = []
+    for h in (0.02, 0.002):
+        tr = solve(H.vector_field(3), y0, 60.0, data.args(), solver="gd", dt=h, events=evs)
+        errs.append(max(abs(tr.event_time(n) - ref.event_time(n)) / ref.event_time(n) for n in names))
+    assert errs[1] < errs[0] / 5  # first order: 10× smaller step, ~10× smaller error

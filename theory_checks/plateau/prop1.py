@@ -1,0 +1,195 @@
+"""``plateau.prop1`` — the induction hypothesis of the plateau paper (Proposition 1).
+
+With classes relabelled so that ``W_11(0) > … > W_kk(0)``, there are times
+``0 = s_1 < t_1 < s_2 < … < t_{k−1} < s_k`` with ``t_i − s_i = Θ(log(1/δ)/δ^(r−2))`` and
+``s_{i+1} − t_i = Θ(1)`` such that on every window ``[s_i, s_{i+1}]``:
+
+* not yet learned ``j, j' ≥ i+1``: ``b_j ≥ max b − O(δ^r)``, ``|b_j − b_j'| ≤ O(δ^r)``, ``W_jj ≤ O(δ)``;
+* learned ``j ≤ i−1``: ``b_j ≤ max b − Ω(1)``, margin ``f_j(x) − f_i'(x) ≥ Ω(1)`` on ``S_j``, ``W_jj ≥ Ω(1)``;
+* movement: ``W_jj(t) > W_jj(0)``; ``0 < W_jj'(t) ≤ O(δ)``; ``|<W_j, ξ_x>| ≤ min(O(δ), W_jj')``.
+
+Events (see :mod:`theory_checks.plateau._flow`): ``t_i`` = first time ``W_ii ≥ µ0``;
+``s_{i+1}`` = first time ``b_i − b_k ≤ −µ3``. Every O(·) is checked as a ratio along the
+δ sweep (fitted slope ≤ tol), every Ω(1) against the stated constant the proof gives at
+the window's start (µ3 for the bias gap, ``log((1−µ2)/µ2)`` for the margin, µ0 for
+``W_jj``) and for not shrinking along the sweep.
+
+Both candidate laws are tested for ``t_i − s_i``: the paper's ``log(1/δ)/δ^(r−2)`` and the
+tensor-power law ``δ^−(r−2)``. On this flow the lower side of the paper's law is not
+attained (the ratio falls like ``1/log(1/δ)``): that row fails, and says so.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gflow.bounds.plateau import g_no_log, g_theorem2
+from gflow.report import Report, Row
+
+from . import _flow
+from ._rows import lower_trend_row, upper_trend_row
+from .theorem2 import phase_times as _phase_times
+
+ID = "plateau.prop1"
+TITLE = "Proposition 1: classes learned one by one, phase times and invariants on every window"
+Params = _flow.FlowParams
+
+
+def prop_times(run: _flow.FlowRun) -> tuple[list[float | None], list[float | None]]:
+    """``t_1 … t_{k−1}`` and ``s_1 = 0, s_2 … s_k`` in Proposition 1's labelling."""
+    order = [int(c) for c in run.order]
+    t = [run.t(f"t:{c}") for c in order[:-1]]
+    s = [0.0] + [run.t(f"s:{c}") for c in order[:-1]]
+    return t, s
+
+
+def window_extremes(run: _flow.FlowRun, r: int) -> dict[str, float]:
+    """Worst values of every invariant over the saved times of every window ``[s_i, s_{i+1}]``."""
+    t_list, s_list = prop_times(run)
+    order = [int(c) for c in run.order]
+    k = len(order)
+    obs = _flow.observables(run, r)
+    ts, W, b = run.traj.ts, obs["W"], obs["b"]
+    labels = run.data.labels
+    xi = run.data.noise
+    out = dict(unl_below_max=0.0, unl_spread=0.0, unl_W=0.0, lrn_gap=np.inf, lrn_margin=np.inf, lrn_W=np.inf,
+               diag_grows=True, offdiag_pos=True, offdiag_max=0.0, noise_corr=0.0, noise_vs_offdiag=True)
+    for i in range(1, k):  # windows [s_i, s_{i+1}], Proposition 1's i
+        lo, hi = s_list[i - 1], s_list[i]
+        if lo is None or hi is None:
+            continue
+        sel = (ts >= lo) & (ts <= hi)
+        if not sel.any():
+            continue
+        bmax = b[sel].max(axis=1)
+        unl = order[i:]   # classes j ≥ i+1
+        lrn = order[: i - 1]  # classes j ≤ i−1
+        bu = b[sel][:, unl]
+        out["unl_below_max"] = max(out["unl_below_max"], float((bmax[:, None] - bu).max()))
+        out["unl_spread"] = max(out["unl_spread"], float((bu.max(axis=1) - bu.min(axis=1)).max()))
+        out["unl_W"] = max(out["unl_W"], float(W[sel][:, unl, unl].max()))
+        if lrn:
+            out["lrn_gap"] = min(out["lrn_gap"], float((bmax[:, None] - b[sel][:, lrn]).min()))
+            m = obs["margins"][sel][:, np.isin(labels, lrn)]
+            out["lrn_margin"] = min(out["lrn_margin"], float(m.min()))
+            out["lrn_W"] = min(out["lrn_W"], float(W[sel][:, lrn, lrn].min()))
+    pos = ts > 0
+    diag = np.einsum("tii->ti", W[:, :, :k])
+    out["diag_grows"] = bool(np.all(diag[pos] > diag[0]))
+    off = W[:, :, :k].copy()
+    idx = np.arange(k)
+    off[:, idx, idx] = np.nan
+    out["offdiag_pos"] = bool(np.nanmin(off) > 0)
+    out["offdiag_max"] = float(np.nanmax(off))
+    corr = np.abs(np.einsum("tkd,nd->tkn", W, xi))  # |<W_j, ξ_x>|
+    out["noise_corr"] = float(corr.max())
+    # |<W_j, ξ_x>| ≤ W_jj' for x ∈ S_j' (j ≠ j')
+    wjj = W[:, :, labels]  # (t, k, n): W_{j, y(x)}
+    mask = np.arange(k)[:, None] != labels[None, :]
+    out["noise_vs_offdiag"] = bool(np.all((corr <= wjj + 1e-15)[:, mask]))
+    return out
+
+
+def rows(p: Params, runs: list[_flow.FlowRun]) -> tuple[list[Row], list[str]]:
+    deltas = np.array([run.delta for run in runs])
+    tol = p.slope_tol
+    out: list[Row] = []
+    findings: list[str] = []
+
+    chains_ok, bad = True, []
+    dur_ts, dur_st = [], []
+    for run in runs:
+        t, s = prop_times(run)
+        chain = [s[0]]
+        for ti, si in zip(t, s[1:]):
+            chain += [ti, si]
+        ok = all(c is not None for c in chain) and all(a < b for a, b in zip(chain, chain[1:]))
+        if not ok:
+            chains_ok = False
+            bad.append(run.delta)
+            dur_ts.append([np.nan])
+            dur_st.append([np.nan])
+            continue
+        dur_ts.append([ti - si for ti, si in zip(t, s[:-1])])
+        dur_st.append([si1 - ti for ti, si1 in zip(t, s[1:])])
+    out.append(Row("phase_order", "0 = s_1 < t_1 < s_2 < … < t_{k−1} < s_k for every δ (t_i: W_ii = µ0; "
+                   "s_{i+1}: b_i − b_k = −µ3)", "ordered" if chains_ok else f"broken at δ = {bad}",
+                   "strict order", chains_ok))
+    if not chains_ok:
+        return out, ["phase times could not be ordered: the duration rows need every event"]
+
+    g = g_theorem2(deltas, p.r)
+    g0 = g_no_log(deltas, p.r)
+    ts_max = np.array([max(d) for d in dur_ts])
+    ts_min = np.array([min(d) for d in dur_ts])
+    out.append(upper_trend_row("t-s.upper", "t_i − s_i = O(log(1/δ)/δ^(r−2)) (max over i)", deltas, ts_max, g, tol))
+    low = lower_trend_row("t-s.lower", "t_i − s_i = Ω(log(1/δ)/δ^(r−2)) (min over i): the paper's lower side",
+                          deltas, ts_min, g, tol)
+    s_no_log = lower_trend_row("t-s.lower_no_log", "t_i − s_i = Ω(δ^−(r−2)) (min over i): the tensor-power law",
+                               deltas, ts_min, g0, tol)
+    if not low.holds and s_no_log.holds:
+        low.note = ("ratio falls like 1/log(1/δ): the lower side of the paper's law is not attained on this "
+                    "range; the log-free law δ^−(r−2) holds (next rows)")
+    out += [low, upper_trend_row("t-s.upper_no_log", "t_i − s_i = O(δ^−(r−2)) (max over i)", deltas, ts_max,
+                                 g0, tol), s_no_log]
+    st_max = np.array([max(d) for d in dur_st])
+    st_min = np.array([min(d) for d in dur_st])
+    one = np.ones_like(deltas)
+    out.append(upper_trend_row("s-t.upper", "s_{i+1} − t_i = O(1) (max over i)", deltas, st_max, one, tol))
+    out.append(lower_trend_row("s-t.lower", "s_{i+1} − t_i = Ω(1) (min over i)", deltas, st_min, one, tol))
+
+    ex = [window_extremes(run, p.r) for run in runs]
+    get = lambda key: np.array([e[key] for e in ex])  # noqa: E731
+    dr = deltas**p.r
+    out.append(upper_trend_row("unlearned.bias_near_max", "not yet learned j ≥ i+1: max b − b_j ≤ O(δ^r)",
+                               deltas, get("unl_below_max"), dr, tol))
+    out.append(upper_trend_row("unlearned.bias_coupled", "not yet learned j, j' ≥ i+1: |b_j − b_j'| ≤ O(δ^r)",
+                               deltas, get("unl_spread"), dr, tol))
+    out.append(upper_trend_row("unlearned.W_small", "not yet learned j ≥ i+1: W_jj ≤ O(δ)", deltas,
+                               get("unl_W"), deltas, tol))
+    margin_c = float(np.log((1 - p.mu2) / p.mu2))
+    for key, rid, text, c in (("lrn_gap", "learned.bias_below_max", "learned j ≤ i−1: max b − b_j ≥ Ω(1)", p.mu3),
+                              ("lrn_margin", "learned.margin", "learned j ≤ i−1: f_j(x) − f_i'(x) ≥ Ω(1) on S_j",
+                               margin_c),
+                              ("lrn_W", "learned.W_large", "learned j ≤ i−1: W_jj ≥ Ω(1)", p.mu0)):
+        v = get(key)
+        row = lower_trend_row(rid, text + f" (constant {c:.3g})", deltas, np.maximum(v, 1e-300), one, tol, floor=c)
+        row.measured = float(v.min())
+        if row.margin is not None:
+            row.note = f"min over windows and δ; trend slope {row.margin - tol:+.3f} (≥ {-tol})"
+        out.append(row)
+    out.append(Row("movement.diag_grows", "W_jj(t) > W_jj(0) for every j and t > 0", bool(get("diag_grows").all()),
+                   "yes", bool(get("diag_grows").all())))
+    out.append(Row("movement.offdiag_positive", "W_jj'(t) > 0 for j ≠ j'", bool(get("offdiag_pos").all()), "yes",
+                   bool(get("offdiag_pos").all())))
+    out.append(upper_trend_row("movement.offdiag_small", "W_jj'(t) ≤ O(δ) for j ≠ j'", deltas, get("offdiag_max"),
+                               deltas, tol))
+    nc = upper_trend_row("movement.noise_corr", "|<W_j, ξ_x>| ≤ O(δ)", deltas, get("noise_corr"), deltas, tol)
+    if p.sigma == 0:
+        nc.note = "σ = 0: identically 0"
+    out.append(nc)
+    out.append(Row("movement.noise_vs_offdiag", "|<W_j, ξ_x>| ≤ W_jj' for x ∈ S_j', j ≠ j'",
+                   bool(get("noise_vs_offdiag").all()), "yes", bool(get("noise_vs_offdiag").all())))
+    findings.append("t_i − s_i over δ = " + ", ".join(f"{d:g}: {m:.4g}" for d, m in zip(deltas, ts_min))
+                    + f" (min over i); (t_i − s_i)·δ^(r−2) = " + ", ".join(f"{v:.3g}" for v in ts_min / g0))
+    return out, findings
+
+
+def run(p: Params, progress=None) -> Report:
+    runs = _flow.run_sweep(p, progress)
+    row_list, findings = rows(p, runs)
+    single = len(runs) == 1
+    pt = {f"{r.delta:g}": _phase_times(r) for r in runs}
+    init = {f"{r.delta:g}": _flow.state_dict(r.traj.ys.W[0], r.traj.ys.b[0]) for r in runs}
+    final = {f"{r.delta:g}": _flow.state_dict(r.traj.ys.W[-1], r.traj.ys.b[-1]) for r in runs}
+    key = f"{runs[0].delta:g}"
+    return Report(check=ID, title=TITLE, rows=row_list, hypotheses=_flow.standard_hypotheses(p, runs),
+                  params=_flow.params_dict(p, runs[0].data.reduced), solver=_flow.merged_stats(runs),
+                  phase_times=pt[key] if single else pt, initial_state=init[key] if single else init,
+                  final_state=final[key] if single else final, findings=findings, context=runs)
+
+
+def plot(report: Report, path) -> None:
+    from gflow.plotting import model_h_phases
+
+    model_h_phases(report.context, path, report.params["r"])
