@@ -63,23 +63,25 @@ def test_explicit_eval_count_matches_instrumented_field(solver):
 
 
 def test_max_steps_raises_with_time_reached():
-    with pytest.raises(SolverError, match=r"max_steps=50 .*t = "):
-        solve(power_field, jnp.float64(0.1), 10.0, {"C": 1.0}, max_steps=50, rtol=1e-12, atol=1e-14)
+    with pytest.raises(SolverError, match=r"max_steps=5 .*t = ") as info:
+        solve(power_field, jnp.float64(0.1), 49.0, {"C": 1.0}, max_steps=5, rtol=1e-12, atol=1e-14)
+    assert 0 < info.value.t_reached < 49.0
 
 
 def test_blow_up_is_an_error_not_a_result():
     # t* = 1/(2·C·x0²) = 50: integrating past it must fail loudly
     with pytest.raises(SolverError) as info:
         solve(power_field, jnp.float64(0.1), 100.0, {"C": 1.0}, max_steps=2000)
-    assert info.value.t_reached is not None and info.value.t_reached <= 50.0 + 1e-6
+    assert info.value.t_reached is not None and info.value.t_reached <= 50.0 * (1 + 1e-4)
 
 
 def test_nan_field_raises():
     def bad(t, x, a):
         return jnp.where(t > 1.0, jnp.nan, 1.0) * x
 
-    with pytest.raises(SolverError, match="NaN"):
+    with pytest.raises(SolverError, match="NaN") as info:
         solve(bad, jnp.float64(1.0), 5.0, None, max_steps=500)
+    assert abs(info.value.t_reached - 1.0) < 1e-6
 
 
 def test_bad_inputs():

@@ -151,7 +151,11 @@ def solve(
     if solver == "gd":
         if dt is None or not dt > 0:
             raise ValueError("gradient descent needs a step dt > 0")
-        max_steps = int(np.ceil((t1 - t0) / dt)) + 16
+        n_needed = int(np.ceil((t1 - t0) / dt))
+        if n_needed > max_steps:
+            raise SolverError(f"gradient descent with dt={dt:g} needs {n_needed} steps to reach t1={t1:.6g}, "
+                              f"more than max_steps={max_steps}", t_reached=float(t0))
+        max_steps = n_needed + 16
     count = (solver in IMPLICIT) if count_evals is None else count_evals
     event_fns = tuple(e.fn for e in events)
     run, event_values, field = _segment_fn(vector_field, event_fns, solver, max_steps, count)
@@ -220,9 +224,13 @@ def solve(
                                    [np.concatenate([s, e]) for s, e in zip(jax.tree_util.tree_leaves(seg_y),
                                                                            jax.tree_util.tree_leaves(end_y))])
         if result not in ok_codes or n_ok < len(seg_t) + 1:
-            reached = float(seg_t[n_ok - 1]) if 0 < n_ok <= len(seg_t) else t_now
-            raise SolverError(_failure_message(result, solver, max_steps, reached, y_now, args, field,
-                                               n_ok <= len(seg_t)), t_reached=reached)
+            if n_ok == len(seg_t) + 1:  # the state is finite where the solver stopped
+                reached, y_last = t_end, jax.tree_util.tree_map(lambda a: jnp.asarray(a[0]), end_y)
+            else:
+                reached = float(seg_t[n_ok - 1]) if n_ok else t_now
+                y_last = jax.tree_util.tree_map(lambda a: jnp.asarray(a[n_ok - 1]), seg_y) if n_ok else y_now
+            raise SolverError(_failure_message(result, solver, max_steps, reached, y_last, args, field,
+                                               n_ok <= len(seg_t), rejected), t_reached=reached)
         pieces_t += [seg_t, np.asarray([t_end])]
         pieces_y += [seg_y, end_y]
         y_end = jax.tree_util.tree_map(lambda a: jnp.asarray(a[0]), end_y)
@@ -250,8 +258,8 @@ def solve(
     return Trajectory(ts=ts[uniq], ys=ys, events=occurred, stats=stats, t1=float(t1))
 
 
-def _failure_message(result, solver, max_steps, reached, y_now, args, field, state_bad):
-    """One line: what went wrong, where, and whether the state or the field is non-finite."""
+def _failure_message(result, solver, max_steps, reached, y_last, args, field, state_bad, rejected):
+    """One line: what went wrong, where, and whether the state or the field is non-finite there."""
     jax = _jax()
 
     if result == _result_code("max_steps_reached"):
@@ -263,7 +271,15 @@ def _failure_message(result, solver, max_steps, reached, y_now, args, field, sta
     if state_bad:
         what += "; the state became NaN/inf"
     else:
-        f = field(0.0, y_now, args)
-        if not all(np.all(np.isfinite(np.asarray(v))) for v in jax.tree_util.tree_leaves(f)):
-            what += "; the vector field is NaN/inf"
+        # probe the field at and just after the point reached: a NaN/inf or singular field
+        # there makes the adaptive controller reject every step until max_steps
+        scale = max(1.0, abs(reached))
+        for dt in (0.0, 1e-12, 1e-9, 1e-6, 1e-3):
+            f = field(reached + dt * scale, y_last, args)
+            if not all(np.all(np.isfinite(np.asarray(v))) for v in jax.tree_util.tree_leaves(f)):
+                what += f"; the vector field is NaN/inf {'at' if dt == 0 else 'just after'} that point"
+                break
+        else:
+            if rejected:
+                what += f" ({rejected} steps rejected in the last segment)"
     return f"solver {solver} {what} (integration reached t = {reached:.6g})"
