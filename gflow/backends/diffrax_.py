@@ -122,7 +122,7 @@ def _result_code(name: str) -> int:
 def _result_name(code: int) -> str:
     import diffrax
 
-    names = {getattr(diffrax.RESULTS, n)._value: n for n in diffrax.RESULTS._name_to_item}
+    names = {int(np.asarray(getattr(diffrax.RESULTS, n)._value)): n for n in diffrax.RESULTS._name_to_item}
     return names.get(code, str(code)).replace("_", " ")
 
 
