@@ -46,8 +46,8 @@ def one(r, delta, k=4, d=50, n=200, sigma=0.1):
     args = dict(data.args(), mu0=jnp.float64(0.5), mu1=jnp.float64(1.0), mu2=jnp.float64(0.1),
                 mu3=jnp.float64(0.5), margin=jnp.float64(1.0), gap=jnp.float64(0.5), last=jnp.int32(order[-1]))
     evs = events_for(k, r)
-    # horizon: just past T (every event of interest happened)
-    probe = solve(H.vector_field(r), y0, 4.0 * delta ** -(r - 2) * 2, args, solver="dopri8", rtol=1e-12,
+    # horizon: just past T (every event of interest has happened)
+    probe = solve(H.vector_field(r), y0, 8.0 * delta ** -(r - 2), args, solver="dopri8", rtol=1e-12,
                   atol=1e-14, events=evs)
     t1 = 1.02 * probe.event_time("T")
     ref = solve(H.vector_field(r), y0, t1, args, solver="dopri8", rtol=1e-12, atol=1e-14, events=evs)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
-
 from .report import write_atomic
 
 
@@ -68,5 +66,3 @@ def model_h_phases(runs, path: str | os.PathLike, r: int) -> None:
     _save(fig, path)
     plt.close(fig)
 
-
-__all__ = ["model_h_phases", "np"]

@@ -244,3 +244,55 @@ def standard_hypotheses(p: FlowParams, runs: list[FlowRun]):
     hyps.append(Hypothesis("init: W_ii(0) distinct, gaps ≥ Ω(δ) (Lemma 10; constant 0.01)",
                            "min gap/δ ≥ 0.01", g, g >= 0.01))
     return hyps
+
+
+def learning_times(run: FlowRun) -> dict[int, float]:
+    """Class -> time it is learned (``min_{x∈S_i} u_i ≥ 1 − µ2``), for classes that are."""
+    return {i: run.t(f"u:{i}") for i in range(len(run.order)) if run.t(f"u:{i}") is not None}
+
+
+def learned_order(run: FlowRun) -> list[int]:
+    """Classes sorted by the time they are learned; never-learned classes last, by W_ii(0)."""
+    times = learning_times(run)
+    done = sorted(times, key=times.get)
+    return done + [int(i) for i in run.order if int(i) not in times]
+
+
+def phase_times(run: FlowRun) -> dict[str, float | None]:
+    """Proposition 1's ``t_1 … t_{k−1}`` and ``s_2 … s_k`` (classes numbered in learning
+    order), plus ``T`` and the times its two conditions were first met."""
+    order = learned_order(run)
+    out: dict[str, float | None] = {}
+    for n, cls in enumerate(order[:-1], start=1):
+        out[f"t_{n}"] = run.t(f"t:{cls}")
+    for n, cls in enumerate(order[:-1], start=1):
+        out[f"s_{n + 1}"] = run.t(f"s:{cls}")
+    out["T"] = run.t("T")
+    out["T_margin"] = run.t("margin")
+    out["T_gap"] = run.t("gap")
+    out["learned"] = {f"class_{n + 1}": learning_times(run).get(cls) for n, cls in enumerate(order)}
+    out["class_labels_in_learning_order"] = [int(c) for c in order]
+    return out
+
+
+def report(check_id: str, title: str, p: FlowParams, runs: list[FlowRun], rows, findings, extra=None):
+    """A Model H check's :class:`Report`: per-δ phase times and states (flat for one δ)."""
+    from gflow.report import Report
+
+    def per_delta(fn):
+        out = {f"{r.delta:g}": fn(r) for r in runs}
+        return next(iter(out.values())) if len(runs) == 1 else out
+
+    return Report(check=check_id, title=title, rows=rows, hypotheses=standard_hypotheses(p, runs),
+                  params=params_dict(p, runs[0].data.reduced), solver=merged_stats(runs),
+                  phase_times=per_delta(phase_times),
+                  initial_state=per_delta(lambda r: state_dict(r.traj.ys.W[0], r.traj.ys.b[0])),
+                  final_state=per_delta(lambda r: state_dict(r.traj.ys.W[-1], r.traj.ys.b[-1])),
+                  findings=findings, context=runs, extra=extra or {})
+
+
+def plot(report, path) -> None:
+    """W_ii(t) and b_i(t) on a log-time axis with t_i, s_i and T marked (the paper's Figure 3)."""
+    from gflow.plotting import model_h_phases
+
+    model_h_phases(report.context, path, report.params["r"])

@@ -28,7 +28,6 @@ from gflow.report import Report, Row
 
 from . import _flow
 from ._rows import lower_trend_row, upper_trend_row
-from .theorem2 import phase_times as _phase_times
 
 ID = "plateau.prop1"
 TITLE = "Proposition 1: classes learned one by one, phase times and invariants on every window"
@@ -171,25 +170,13 @@ def rows(p: Params, runs: list[_flow.FlowRun]) -> tuple[list[Row], list[str]]:
     out.append(Row("movement.noise_vs_offdiag", "|<W_j, ξ_x>| ≤ W_jj' for x ∈ S_j', j ≠ j'",
                    bool(get("noise_vs_offdiag").all()), "yes", bool(get("noise_vs_offdiag").all())))
     findings.append("t_i − s_i over δ = " + ", ".join(f"{d:g}: {m:.4g}" for d, m in zip(deltas, ts_min))
-                    + f" (min over i); (t_i − s_i)·δ^(r−2) = " + ", ".join(f"{v:.3g}" for v in ts_min / g0))
+                    + " (min over i); (t_i − s_i)·δ^(r−2) = " + ", ".join(f"{v:.3g}" for v in ts_min / g0))
     return out, findings
 
 
 def run(p: Params, progress=None) -> Report:
     runs = _flow.run_sweep(p, progress)
-    row_list, findings = rows(p, runs)
-    single = len(runs) == 1
-    pt = {f"{r.delta:g}": _phase_times(r) for r in runs}
-    init = {f"{r.delta:g}": _flow.state_dict(r.traj.ys.W[0], r.traj.ys.b[0]) for r in runs}
-    final = {f"{r.delta:g}": _flow.state_dict(r.traj.ys.W[-1], r.traj.ys.b[-1]) for r in runs}
-    key = f"{runs[0].delta:g}"
-    return Report(check=ID, title=TITLE, rows=row_list, hypotheses=_flow.standard_hypotheses(p, runs),
-                  params=_flow.params_dict(p, runs[0].data.reduced), solver=_flow.merged_stats(runs),
-                  phase_times=pt[key] if single else pt, initial_state=init[key] if single else init,
-                  final_state=final[key] if single else final, findings=findings, context=runs)
+    return _flow.report(ID, TITLE, p, runs, *rows(p, runs))
 
 
-def plot(report: Report, path) -> None:
-    from gflow.plotting import model_h_phases
-
-    model_h_phases(report.context, path, report.params["r"])
+plot = _flow.plot

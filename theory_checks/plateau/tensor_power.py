@@ -17,8 +17,6 @@ sweep. A lemma checked on zero pairs has not been checked: that row fails.
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 
 from gflow import Event, solve
@@ -37,17 +35,11 @@ TITLE = "Lemma 12 and the tensor-power prediction of the phase times"
 KAPPA = 0.1  # Lemma 12's (1 + Ω(1)) margin in the hypothesis
 
 
-@dataclasses.dataclass(frozen=True)
-class Params(_flow.FlowParams):
-    pass
+Params = _flow.FlowParams
 
 
 def _scalar_field(t, x, args):
     return args["C"] * x ** (args["r"] - 1)
-
-
-def _power_field(r):
-    return H.vector_field(r)
 
 
 def closed_form_rows(p: Params) -> list[Row]:
@@ -164,21 +156,7 @@ def rows(p: Params, runs: list[_flow.FlowRun]) -> tuple[list[Row], list[str]]:
 
 def run(p: Params, progress=None) -> Report:
     runs = _flow.run_sweep(p, progress)
-    row_list, findings = rows(p, runs)
-    from .theorem2 import phase_times
-
-    single = len(runs) == 1
-    pt = {f"{r.delta:g}": phase_times(r) for r in runs}
-    init = {f"{r.delta:g}": _flow.state_dict(r.traj.ys.W[0], r.traj.ys.b[0]) for r in runs}
-    final = {f"{r.delta:g}": _flow.state_dict(r.traj.ys.W[-1], r.traj.ys.b[-1]) for r in runs}
-    key = f"{runs[0].delta:g}"
-    return Report(check=ID, title=TITLE, rows=row_list, hypotheses=_flow.standard_hypotheses(p, runs),
-                  params=_flow.params_dict(p, runs[0].data.reduced), solver=_flow.merged_stats(runs),
-                  phase_times=pt[key] if single else pt, initial_state=init[key] if single else init,
-                  final_state=final[key] if single else final, findings=findings, context=runs)
+    return _flow.report(ID, TITLE, p, runs, *rows(p, runs))
 
 
-def plot(report: Report, path) -> None:
-    from gflow.plotting import model_h_phases
-
-    model_h_phases(report.context, path, report.params["r"])
+plot = _flow.plot

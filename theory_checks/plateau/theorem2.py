@@ -25,42 +25,12 @@ from gflow.fitting import fit_affine_law, slope
 from gflow.report import Report, Row
 
 from . import _flow
+from ._flow import learned_order, learning_times, phase_times  # noqa: F401 (public here too)
 from ._rows import lower_trend_row, upper_trend_row
 
 ID = "plateau.theorem2"
 TITLE = "gradient flow on Model H creates a bias gap at T = Θ(log(1/δ)/δ^(r−2))"
 Params = _flow.FlowParams
-
-
-def learning_times(run: _flow.FlowRun) -> dict[int, float]:
-    """Class -> time it is learned (``min_{x∈S_i} u_i ≥ 1 − µ2``), for classes that are."""
-    return {i: run.t(f"u:{i}") for i in range(len(run.order)) if run.t(f"u:{i}") is not None}
-
-
-def learned_order(run: _flow.FlowRun) -> list[int]:
-    """Classes sorted by the time they are learned; never-learned classes last, by W_ii(0)."""
-    times = learning_times(run)
-    done = sorted(times, key=times.get)
-    return done + [int(i) for i in run.order if int(i) not in times]
-
-
-def phase_times(run: _flow.FlowRun) -> dict[str, float | None]:
-    """Proposition 1's ``t_1 … t_{k−1}`` and ``s_2 … s_k`` (classes numbered in learning
-    order), plus ``T`` and the times its two conditions were first met."""
-    order = learned_order(run)
-    k = len(order)
-    out: dict[str, float | None] = {}
-    for n, cls in enumerate(order[:-1], start=1):
-        out[f"t_{n}"] = run.t(f"t:{cls}")
-    for n, cls in enumerate(order[:-1], start=1):
-        out[f"s_{n + 1}"] = run.t(f"s:{cls}")
-    out["T"] = run.t("T")
-    out["T_margin"] = run.t("margin")
-    out["T_gap"] = run.t("gap")
-    out["learned"] = {f"class_{n + 1}": learning_times(run).get(cls) for n, cls in enumerate(order)}
-    out["class_labels_in_learning_order"] = [int(c) for c in order]
-    assert len(order) == k
-    return out
 
 
 def rows(p: Params, runs: list[_flow.FlowRun]) -> tuple[list[Row], list[str]]:
@@ -168,24 +138,9 @@ def rows(p: Params, runs: list[_flow.FlowRun]) -> tuple[list[Row], list[str]]:
 
 def run(p: Params, progress=None) -> Report:
     runs = _flow.run_sweep(p, progress)
-    row_list, findings = rows(p, runs)
-    single = len(runs) == 1
-    pt = {f"{r.delta:g}": phase_times(r) for r in runs}
-    init = {f"{r.delta:g}": _flow.state_dict(r.traj.ys.W[0], r.traj.ys.b[0]) for r in runs}
-    final = {f"{r.delta:g}": _flow.state_dict(r.traj.ys.W[-1], r.traj.ys.b[-1]) for r in runs}
-    key = f"{runs[0].delta:g}"
-    return Report(
-        check=ID, title=TITLE, rows=row_list, hypotheses=_flow.standard_hypotheses(p, runs),
-        params=_flow.params_dict(p, runs[0].data.reduced), solver=_flow.merged_stats(runs),
-        phase_times=pt[key] if single else pt, initial_state=init[key] if single else init,
-        final_state=final[key] if single else final, findings=findings, context=runs,
-        extra={"T_over_g": {f"{r.delta:g}": (r.t("T") / float(g_theorem2(r.delta, p.r)) if r.t("T") else None)
-                            for r in runs}, "horizon": {f"{r.delta:g}": r.horizon for r in runs}},
-    )
+    extra = {"T_over_g": {f"{r.delta:g}": (r.t("T") / float(g_theorem2(r.delta, p.r)) if r.t("T") else None)
+                          for r in runs}, "horizon": {f"{r.delta:g}": r.horizon for r in runs}}
+    return _flow.report(ID, TITLE, p, runs, *rows(p, runs), extra=extra)
 
 
-def plot(report: Report, path) -> None:
-    """W_ii(t) and b_i(t) on a log-time axis with t_i, s_i and T marked (the paper's Figure 3)."""
-    from gflow.plotting import model_h_phases
-
-    model_h_phases(report.context, path, report.params["r"])
+plot = _flow.plot
