@@ -48,6 +48,7 @@ def jax():
     global _configured
     if not _configured:
         _set_xla_flags()
+        os.environ.setdefault("EQX_ON_ERROR", "nan")
         import jax as _jax
 
         _jax.config.update("jax_enable_x64", True)

@@ -3,7 +3,7 @@
 An :class:`Event` is ``first t such that fn(y, args) >= 0``. ``fn`` is a pure JAX
 function; put the level in ``args`` (``fn = lambda y, a: y.W[0, 0] - a["mu0"]``) so
 that changing the level does not recompile. Backends locate the crossing by root
-finding on the solver's dense interpolant (diffrax: ``optimistix.Newton``; scipy:
+finding on the solver's dense interpolant (diffrax: ``optimistix.Bisection`` on the step's bracket; scipy:
 ``solve_ivp``'s event machinery), never by reading a save grid.
 """
 

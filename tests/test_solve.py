@@ -108,3 +108,39 @@ def test_backends_agree_on_model_h_phase_times():
         tr = solve(H.vector_field(3), y0, 60.0, data.args(), solver="gd", dt=h, events=evs)
         errs.append(max(abs(tr.event_time(n) - ref.event_time(n)) / ref.event_time(n) for n in names))
     assert errs[1] < errs[0] / 5  # first order: 10× smaller step, ~10× smaller error
+
+
+def test_events_at_loose_tolerance_do_not_break_the_root_finder():
+    """A coarse interpolant (rtol 1e-2) once made Newton fail to locate events; bisection on the
+    step's bracket must always succeed and stay close to the reference."""
+    data = class_dataset(3, 10, 30, 0.1, seed=0)
+    y0 = H.init_state(3, 10, 0.2, seed=1)
+    evs = [Event(f"t{i}", lambda y, a, i=i: y.W[i, i] - 0.5) for i in range(3)]
+    ref = solve(H.vector_field(3), y0, 60.0, data.args(), solver="dopri8", rtol=1e-12, atol=1e-14, events=evs)
+    loose = solve(H.vector_field(3), y0, 60.0, data.args(), solver="tsit5", rtol=1e-2, atol=1e-5, events=evs)
+    for name in ref.events:
+        assert abs(loose.event_time(name) - ref.event_time(name)) / ref.event_time(name) < 0.05
+
+
+def test_solve_executable_has_no_host_callbacks():
+    """JAX never writes executables with host callbacks to the persistent compilation cache:
+    the default (uninstrumented) segment solve must contain none, or every new process
+    recompiles it."""
+    from gflow.backends.diffrax_ import _segment_fn
+
+    evs = (lambda y, a: y - 0.5,)
+    run, _, _ = _segment_fn(power_field, evs, "tsit5", 100, False)
+    jaxpr = jax.make_jaxpr(run)(jnp.float64(0.1), {"C": 1.0}, 0.0, 1.0, jnp.linspace(0.0, 1.0, 4),
+                                jnp.ones(1, bool), None, 1e-8, 1e-10)
+
+    def primitives(j):
+        for e in j.eqns:
+            yield e.primitive.name
+            for v in e.params.values():
+                for sub in v if isinstance(v, (list, tuple)) else [v]:
+                    inner = getattr(sub, "jaxpr", sub)
+                    inner = getattr(inner, "jaxpr", inner) if not hasattr(inner, "eqns") else inner
+                    if hasattr(inner, "eqns"):
+                        yield from primitives(inner)
+
+    assert not [p for p in primitives(jaxpr.jaxpr) if "callback" in p]

@@ -1,7 +1,7 @@
 """The default backend: diffrax, with exact events and restarts.
 
-Events are located with :class:`diffrax.Event` and an ``optimistix.Newton`` root
-finder on the step's dense interpolant. diffrax events are terminal, so a solve with
+Events are located with :class:`diffrax.Event` and ``optimistix.Bisection`` on the
+bracketing step's dense interpolant. diffrax events are terminal, so a solve with
 several events runs in *segments*: integrate until the first pending event, record it,
 restart from there with that event masked out. Masks, levels and time spans are
 traced arguments: one compilation serves every segment, every δ of a sweep and every
@@ -84,7 +84,11 @@ def _segment_fn(vf: Callable, event_fns: tuple, solver: str, max_steps: int, cou
 
     event = None
     if event_fns:
-        event = diffrax.Event(cond, optx.Newton(rtol=1e-12, atol=1e-12))
+        # Bisection on the step's bracket (diffrax passes it): cannot diverge on a coarse
+        # interpolant, unlike Newton, which failed at rtol 1e-2 in benchmarks/adaptive_vs_gd.py.
+        # Every event is an up-crossing, so flip=False: "detect" adds an eqx.error_if host
+        # callback, and executables with callbacks are never written to the persistent cache.
+        event = diffrax.Event(cond, optx.Bisection(rtol=1e-13, atol=1e-10, flip=False), direction=True)
 
     def run(y0, args, t0, t1, ts, pending, dt0, rtol, atol):
         if solver == "gd":
