@@ -18,6 +18,8 @@ OPTIONS = {
     "k": int, "r": int, "delta": _FLOAT_LIST, "sigma": float, "d": int, "n_samples": int, "seed": int,
     "init": str, "solver": str, "rtol": float, "atol": float, "dt": float, "horizon": float,
     "slope_tol": float, "mu0": float, "mu1": float, "mu2": float, "mu3": float, "margin": float, "gap": float,
+    "eps": float, "c_alpha2": float, "c_alpha4": float,
+    "c_w": float, "c_b": float, "mu": float, "c1": float, "c2": float, "c3": float,
 }
 HELP = {
     "k": "number of classes (≥ 2)", "r": "degree r of the homogeneous signal (integer ≥ 3)",
@@ -30,6 +32,11 @@ HELP = {
     "mu0": "µ0: t_i = first time W_ii ≥ µ0", "mu1": "µ1: end of Stage 1 (W_ii ≥ µ1)",
     "mu2": "µ2: class learned when min u_i ≥ 1 − µ2", "mu3": "µ3: s_{i+1} = first time b_i − b_k ≤ −µ3",
     "margin": "m: T needs every margin ≥ m", "gap": "γ: T needs a bias gap ≥ γ",
+    "eps": "ε of the loss band (0 < ε < 1)", "c_alpha2": "hidden constant C of α2's 1/(1 + C√δ)",
+    "c_alpha4": "hidden constant C of α4's (1 + Cδ)",
+    "c_w": "Lemmas 1–3: W_jj ≤ c_W·δ", "c_b": "Lemmas 1–2: b_j ≥ max b − c_B·δ^r",
+    "mu": "Lemmas 1–2: |b_j' − b_j| ≥ µ·δ^r", "c1": "Lemma 3: 1 − u_j ≤ C1 on S_j",
+    "c2": "Lemma 3: b_j − b_k ≥ −C2", "c3": "Lemma 3: ḃ_j − ḃ_k < −c3",
 }
 
 

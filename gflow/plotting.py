@@ -66,3 +66,38 @@ def model_h_phases(runs, path: str | os.PathLike, r: int) -> None:
     _save(fig, path)
     plt.close(fig)
 
+
+
+def mli_curves(curves, path: str | os.PathLike, k: int, title: str = "") -> None:
+    """Loss (left axis) and error (right axis) along the interpolation path, one panel per
+    δ (at most four), with α1–α4 and the root-found boundaries marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    curves = list(curves)[:4]
+    fig, axes = plt.subplots(1, len(curves), figsize=(4.4 * len(curves), 3.4), squeeze=False)
+    for ax, c in zip(axes[0], curves):
+        a = np.linspace(0, 1, 1001)
+        ax.plot(a, c.mli.loss(a), color="C0", label="loss")
+        ax.set_xlabel("interpolation α")
+        ax.set_ylabel("loss", color="C0")
+        ax2 = ax.twinx()
+        ax2.step(a, c.mli.error(a), where="post", color="C3", label="error")
+        ax2.set_ylim(-0.02, 1.02)
+        ax2.set_ylabel("error", color="C3")
+        ax2.axhline(1 - 1 / k, color="C3", lw=0.6, ls=":")
+        for name, style in (("alpha1", ":"), ("alpha2", "--"), ("alpha3", "-."), ("alpha4", (0, (1, 3)))):
+            v = c.alphas.get(name)
+            if v is not None and 0 <= v <= 1:
+                ax.axvline(v, color="k", ls=style, lw=0.9)
+                ax.annotate(f"α{name[-1]}", (v, 1.0), xycoords=("data", "axes fraction"), ha="center", va="bottom",
+                            fontsize=8)
+        if getattr(c, "plateau_end", None) is not None:
+            ax.axvline(c.plateau_end, color="C3", lw=1.2, alpha=0.6)
+        ax.set_title(f"{title} δ = {c.delta:g}", pad=14)
+    fig.tight_layout()
+    _save(fig, path)
+    plt.close(fig)

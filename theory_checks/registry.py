@@ -34,6 +34,13 @@ CHECKS: tuple[CheckSpec, ...] = (
     CheckSpec("plateau.tensor_power", "theory_checks.plateau.tensor_power",
               "Lemma 12 and the tensor-power closed form: sympy derivation, solver accuracy, t_1 prediction",
               MODEL_H + ("mu0",)),
+    CheckSpec("plateau.theorem3", "theory_checks.plateau.theorem3",
+              "Model H interpolation: error = 1 − 1/k on [α1, α2], loss band on [0, α3], loss decreasing on [α4, 1]",
+              MODEL_H + ("mu0", "mu1", "mu2", "mu3", "margin", "gap", "eps", "c_alpha2", "c_alpha4"),
+              aliases=("theorem3",)),
+    CheckSpec("plateau.bias_lemmas", "theory_checks.plateau.bias_lemmas",
+              "Lemmas 1–3: sign of ḃ_j' − ḃ_j at every saved time where their hypotheses hold (with counts)",
+              MODEL_H + ("mu0", "mu1", "mu2", "mu3", "margin", "gap", "c_w", "c_b", "mu", "c1", "c2", "c3")),
 )
 
 _BY_NAME = {c.id: c for c in CHECKS} | {a: c for c in CHECKS for a in c.aliases}

@@ -275,20 +275,23 @@ def phase_times(run: FlowRun) -> dict[str, float | None]:
     return out
 
 
-def report(check_id: str, title: str, p: FlowParams, runs: list[FlowRun], rows, findings, extra=None):
-    """A Model H check's :class:`Report`: per-δ phase times and states (flat for one δ)."""
+def report(check_id: str, title: str, p: FlowParams, runs: list[FlowRun], rows, findings, extra=None,
+           final=None):
+    """A Model H check's :class:`Report`: per-δ phase times and states (flat for one δ).
+    ``final(run)`` picks the final state (default: the end of the solve)."""
     from gflow.report import Report
 
     def per_delta(fn):
         out = {f"{r.delta:g}": fn(r) for r in runs}
         return next(iter(out.values())) if len(runs) == 1 else out
 
+    extra = {k: per_delta(v) if callable(v) else v for k, v in (extra or {}).items()}
     return Report(check=check_id, title=title, rows=rows, hypotheses=standard_hypotheses(p, runs),
                   params=params_dict(p, runs[0].data.reduced), solver=merged_stats(runs),
                   phase_times=per_delta(phase_times),
                   initial_state=per_delta(lambda r: state_dict(r.traj.ys.W[0], r.traj.ys.b[0])),
-                  final_state=per_delta(lambda r: state_dict(r.traj.ys.W[-1], r.traj.ys.b[-1])),
-                  findings=findings, context=runs, extra=extra or {})
+                  final_state=per_delta(final or (lambda r: state_dict(r.traj.ys.W[-1], r.traj.ys.b[-1]))),
+                  findings=findings, context=runs, extra=extra)
 
 
 def plot(report, path) -> None:
