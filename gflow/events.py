@@ -17,10 +17,11 @@ from typing import Any
 @dataclasses.dataclass(frozen=True)
 class Event:
     """``name``: key in :attr:`Trajectory.events`; ``fn(y, args) -> scalar``: the
-    event happens the first time ``fn >= 0``."""
+    event happens the first time ``fn >= 0``; ``terminal``: the solve stops there."""
 
     name: str
     fn: Callable[[Any, Any], Any]
+    terminal: bool = False
 
 
 @dataclasses.dataclass(frozen=True)

@@ -144,3 +144,15 @@ def test_solve_executable_has_no_host_callbacks():
                         yield from primitives(inner)
 
     assert not [p for p in primitives(jaxpr.jaxpr) if "callback" in p]
+
+
+@pytest.mark.parametrize("solver", ["tsit5", "lsoda"])
+def test_terminal_event_stops_the_solve(solver):
+    x0, C = 0.1, 2.0
+    t_hit = tensor_power_time(x0, 0.5, C, 4)
+    evs = [Event("half", lambda x, a: x - 0.3), Event("stop", lambda x, a: x - 0.5, terminal=True)]
+    tr = solve(power_field, jnp.float64(x0), 10 * tensor_power_blowup(x0, C, 4), {"C": C}, solver=solver,
+               rtol=1e-10, atol=1e-12, events=evs, save_ts=np.linspace(0, 100, 50))
+    assert abs(tr.ts[-1] - t_hit) / t_hit < 1e-7 and tr.t1 == tr.ts[-1]
+    assert tr.event_time("half") < tr.event_time("stop") == tr.ts[-1]
+    np.testing.assert_allclose(tr.y_final, 0.5, rtol=1e-7)

@@ -184,7 +184,11 @@ def solve(
             pending[i] = False
 
     if event_values is not None:  # events already true at t0 happen at t0
-        record(pending & (np.asarray(event_values(y_now, args)) >= 0), t_now, y_now)
+        at_start = pending & (np.asarray(event_values(y_now, args)) >= 0)
+        record(at_start, t_now, y_now)
+        if any(events[i].terminal for i in np.flatnonzero(at_start)):
+            leaves = jax.tree_util.tree_map(lambda a: np.asarray(a)[None], y_now)
+            return Trajectory(ts=np.asarray([t_now]), ys=leaves, events=occurred, stats=stats, t1=float(t1))
     _counter[0] = 0
     compiled = None
     while True:
@@ -247,13 +251,14 @@ def solve(
                 hit = pending & (vals == np.max(np.where(pending, vals, -np.inf)))
             record(hit, t_end, y_end)
             t_now, y_now = t_end, y_end
-            if t_end < t1:
+            if t_end < t1 and not any(events[i].terminal for i in np.flatnonzero(hit)):
                 continue
         break
     if count:
         stats.rhs_evals = _counter[0]
     ts = np.concatenate(pieces_t)
     ys = jax.tree_util.tree_map(lambda *a: np.concatenate(a), *pieces_y)
+    t1 = float(ts[-1]) if ts[-1] < t1 else t1  # stopped early at a terminal event
     # drop repeated times (an event exactly on a save point, t1 saved twice)
     order = np.argsort(ts, kind="stable")
     ts = ts[order]

@@ -80,10 +80,10 @@ def solve(
         return np.asarray(jac(t, y, args))
 
     event_callables = []
-    for ev in evs:
+    for ev, spec in zip(evs, events):
         def g(t, y, ev=ev):
             return float(ev(y, args))
-        g.terminal, g.direction = False, 1.0
+        g.terminal, g.direction = spec.terminal, 1.0
         event_callables.append(g)
 
     tc = time.perf_counter()
@@ -104,9 +104,9 @@ def solve(
     wall = time.perf_counter() - tw
     if progress is not None:
         progress(float(sol.t[-1]), float(t1))
-    if sol.status != 0 or not np.all(np.isfinite(sol.y)):
+    if sol.status not in (0, 1) or not np.all(np.isfinite(sol.y)):  # 1: a terminal event
         reached = float(sol.t[np.all(np.isfinite(sol.y), axis=0)][-1]) if sol.t.size else t0
-        why = sol.message if sol.status != 0 else "the state became NaN/inf"
+        why = sol.message if sol.status not in (0, 1) else "the state became NaN/inf"
         raise SolverError(f"solver {solver} failed: {why} (integration reached t = {reached:.6g})",
                           t_reached=reached)
     if len(sol.t) - 1 > max_steps:
@@ -123,7 +123,9 @@ def solve(
         elif len(te):
             occurred[spec.name] = Occurrence(float(te[0]), jax.tree_util.tree_map(np.asarray, unravel(ye[0])))
             extra_t.append(float(te[0]))
-    ts = np.unique(np.concatenate([save, extra_t, [t1]]))
+    t_stop = float(sol.t[-1])  # t1, or a terminal event
+    ts = np.unique(np.concatenate([save[save <= t_stop], extra_t, [t_stop]]))
+    t1 = t_stop
     flat = sol.sol(ts).T
     ys = jax.vmap(unravel)(jnp.asarray(flat))
     stats = SolverStats(name=solver, rtol=rtol, atol=atol, steps=len(sol.t) - 1, rejected=None,
