@@ -14,12 +14,14 @@ from . import __version__
 
 # CLI option -> (Params field, parser). Each check accepts the options of its registry entry.
 _FLOAT_LIST = "floats"
+_INT_LIST = "ints"
 OPTIONS = {
     "k": int, "r": int, "delta": _FLOAT_LIST, "sigma": float, "d": int, "n_samples": int, "seed": int,
     "init": str, "solver": str, "rtol": float, "atol": float, "dt": float, "horizon": float,
     "slope_tol": float, "mu0": float, "mu1": float, "mu2": float, "mu3": float, "margin": float, "gap": float,
     "eps": float, "c_alpha2": float, "c_alpha4": float,
     "c_w": float, "c_b": float, "mu": float, "c1": float, "c2": float, "c3": float,
+    "width": int, "noise": float, "activation": str, "t_max": float, "depths": _INT_LIST,
 }
 HELP = {
     "k": "number of classes (≥ 2)", "r": "degree r of the homogeneous signal (integer ≥ 3)",
@@ -37,6 +39,9 @@ HELP = {
     "c_w": "Lemmas 1–3: W_jj ≤ c_W·δ", "c_b": "Lemmas 1–2: b_j ≥ max b − c_B·δ^r",
     "mu": "Lemmas 1–2: |b_j' − b_j| ≥ µ·δ^r", "c1": "Lemma 3: 1 − u_j ≤ C1 on S_j",
     "c2": "Lemma 3: b_j − b_k ≥ −C2", "c3": "Lemma 3: ḃ_j − ḃ_k < −c3",
+    "width": "Model F hidden width", "noise": "Model F data: cluster spread",
+    "activation": "Model F activation: identity (default) or relu", "t_max": "Model F: give up training at this time",
+    "depths": "plateau.trends: comma-separated depths (≥ 3)",
 }
 
 
@@ -77,15 +82,15 @@ def _options(f):
 def _parse(name: str, text: str):
     kind = OPTIONS[name]
     try:
-        if kind == _FLOAT_LIST:
-            vals = tuple(float(v) for v in text.split(",") if v.strip())
+        if kind in (_FLOAT_LIST, _INT_LIST):
+            vals = tuple((float if kind == _FLOAT_LIST else int)(v) for v in text.split(",") if v.strip())
             if not vals:
                 raise ValueError
             return vals
         return kind(text)
     except ValueError:
         raise _Exit(2, f"--{name.replace('_', '-')}: cannot read {text!r} as "
-                       f"{'comma-separated numbers' if kind == _FLOAT_LIST else kind.__name__}") from None
+                       f"{'comma-separated numbers' if kind in (_FLOAT_LIST, _INT_LIST) else kind.__name__}") from None
 
 
 @main.command("check")

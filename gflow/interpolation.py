@@ -31,11 +31,17 @@ Logits = Callable[[Any, Any], Any]  # (theta, X) -> (n, k) logits
 
 def interpolate(theta0, theta1, alpha: float, bias_power: dict | None = None):
     """``θ[α]``; ``bias_power`` maps a top-level key (or NamedTuple field) of θ to the power h
-    of the homogeneous interpolation ``α^h θ1[key]`` used for that entry instead."""
+    of the homogeneous interpolation ``α^h θ1[key]`` used for that entry instead (a tuple of
+    powers for a tuple-valued entry, e.g. one per hidden layer)."""
     jax = _jax()
     path = jax.tree_util.tree_map(lambda a, b: (1 - alpha) * a + alpha * b, theta0, theta1)
     for key, h in (bias_power or {}).items():
-        path = _replace(path, key, alpha**h * _get(theta1, key))
+        target = _get(theta1, key)
+        if isinstance(h, tuple):
+            value = tuple(alpha**hi * t for hi, t in zip(h, target))
+        else:
+            value = alpha**h * target
+        path = _replace(path, key, value)
     return path
 
 

@@ -101,3 +101,35 @@ def mli_curves(curves, path: str | os.PathLike, k: int, title: str = "") -> None
     fig.tight_layout()
     _save(fig, path)
     plt.close(fig)
+
+
+def trend_curves(measured: dict, path: str | os.PathLike, k: int) -> None:
+    """The plateau paper's Figures 4–7 in miniature: error curves along α for the compared
+    variants (bias vs none, linear vs homogeneous bias interpolation, init scale, depth)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    curves = measured["curves"]
+    a = np.linspace(0, 1, 1001)
+    groups = [("bias", ["bias", "no_bias"], "last-layer bias vs no bias"),
+              ("interp", ["bias", "homogeneous"], "linear vs homogeneous bias interpolation"),
+              ("init", ["bias", "small_init"], "init scale"),
+              ("depth", sorted((n for n in curves if n.startswith("depth_")), key=lambda n: int(n.split("_")[1])),
+               "depth")]
+    fig, axes = plt.subplots(1, 4, figsize=(17, 3.4))
+    for ax, (_, names, title) in zip(axes, groups):
+        for name in names:
+            ax.plot(a, curves[name].error(a), label=name.replace("_", " "))
+        ax.axhline(1 - 1 / k, color="k", lw=0.5, ls=":")
+        ax.axhline((1 - 1 / k) / 2, color="k", lw=0.5, ls="--")
+        ax.set_title(title)
+        ax.set_xlabel("interpolation α")
+        ax.set_ylim(-0.02, 1.02)
+        ax.legend(fontsize=7)
+    axes[0].set_ylabel("training error")
+    fig.tight_layout()
+    _save(fig, path)
+    plt.close(fig)

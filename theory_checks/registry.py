@@ -7,6 +7,8 @@ from __future__ import annotations
 import dataclasses
 import importlib
 
+MODEL_F = ("k", "r", "delta", "d", "width", "n_samples", "noise", "activation", "seed", "solver", "rtol", "atol",
+           "dt", "margin", "eps", "t_max")
 MODEL_H = ("k", "r", "delta", "sigma", "d", "n_samples", "seed", "init", "solver", "rtol", "atol", "dt",
            "horizon", "slope_tol")
 
@@ -41,6 +43,12 @@ CHECKS: tuple[CheckSpec, ...] = (
     CheckSpec("plateau.bias_lemmas", "theory_checks.plateau.bias_lemmas",
               "Lemmas 1–3: sign of ḃ_j' − ḃ_j at every saved time where their hypotheses hold (with counts)",
               MODEL_H + ("mu0", "mu1", "mu2", "mu3", "margin", "gap", "c_w", "c_b", "mu", "c1", "c2", "c3")),
+    CheckSpec("plateau.theorem1", "theory_checks.plateau.theorem1",
+              "Model F (deep fully-connected): error = 1 − 1/k on [α1, α2], loss band on [0, α3] after training",
+              MODEL_F, aliases=("theorem1",)),
+    CheckSpec("plateau.trends", "theory_checks.plateau.trends",
+              "Section 5: no bias / homogeneous bias interpolation shorten the error plateau; smaller init and "
+              "depth lengthen it", MODEL_F + ("depths",)),
 )
 
 _BY_NAME = {c.id: c for c in CHECKS} | {a: c for c in CHECKS for a in c.aliases}

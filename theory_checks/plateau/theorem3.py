@@ -20,8 +20,6 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-from scipy.optimize import minimize_scalar
-
 from gflow.bounds.plateau_mli import bias_gaps, theorem3_alphas, theorem3_delta_conditions
 from gflow.errors import InputError
 from gflow.fitting import slope
@@ -29,7 +27,7 @@ from gflow.interpolation import MLI
 from gflow.models import homogeneous as H
 from gflow.report import Hypothesis, Report, Row
 
-from . import _flow
+from . import _flow, mli_rows
 
 ID = "plateau.theorem3"
 TITLE = "Model H interpolation curves: error plateau on [α1, α2], loss band on [0, α3], monotone after α4"
@@ -81,27 +79,6 @@ def curves(p: Params, run: _flow.FlowRun, theta1: H.HState | None = None) -> Cur
     return Curves(run.delta, mli, gaps, al, end, mli.loss_monotone_from(), mli.error_steps(a1, 1.0))
 
 
-def loss_band_margin(c: Curves, k: int, eps: float) -> float:
-    """``min over α ∈ [0, α3]`` of the distance of γ_loss to the nearer side of the band
-    (negative: outside). Grid, then bounded refinement of the worst point."""
-    a3 = min(c.alphas["alpha3"], 1.0)
-    lo_b, e = np.log(k), np.e * eps
-
-    def slack(a):
-        g = float(c.mli.loss([a])[0])
-        return min(g - (lo_b - e), (lo_b + a * c.gaps.delta_max + e) - g)
-
-    grid = np.linspace(0, a3, 801)
-    g = c.mli.loss(grid)
-    s = np.minimum(g - (lo_b - e), (lo_b + grid * c.gaps.delta_max + e) - g)
-    j = int(np.argmin(s))
-    lo, hi = grid[max(j - 1, 0)], grid[min(j + 1, len(grid) - 1)]
-    if hi > lo:
-        res = minimize_scalar(slack, bounds=(lo, hi), method="bounded", options={"xatol": 1e-12})
-        return float(min(s[j], res.fun))
-    return float(s[j])
-
-
 def rows(p: Params, runs: list[_flow.FlowRun], all_curves: list[Curves] | None = None):
     cs = all_curves or [curves(p, run) for run in runs]
     chance = 1 - 1 / p.k
@@ -109,32 +86,9 @@ def rows(p: Params, runs: list[_flow.FlowRun], all_curves: list[Curves] | None =
     findings: list[str] = []
     deltas = np.array([c.delta for c in cs])
 
-    # 1. error = 1 − 1/k on [α1, α2]
-    worst, bad = np.inf, []
-    for c in cs:
-        a1, a2 = c.alphas["alpha1"], c.alphas["alpha2"]
-        if not a1 < a2:
-            bad.append(f"δ={c.delta:g}: α1 = {a1:.3g} ≥ α2 = {a2:.3g}")
-            worst = -np.inf
-            continue
-        at_a1 = float(c.mli.error([a1])[0])
-        changes = [s for s in c.steps if s[0] < a2]
-        first_change = changes[0][0] if changes else min(1.0, a2 + 1)
-        if abs(at_a1 - chance) > 1e-12 or changes:
-            bad.append(f"δ={c.delta:g}: error {at_a1:.3g} at α1, first change at α = {first_change:.6g}")
-        worst = min(worst, first_change - a2 if abs(at_a1 - chance) <= 1e-12 else -np.inf)
-    out.append(Row("error_plateau", "error = 1 − 1/k for every α ∈ [α1, α2] (no margin root inside, error "
-                   "1 − 1/k at α1)", worst if np.isfinite(worst) else "none", "first change − α2 ≥ 0",
-                   not bad, margin=worst if np.isfinite(worst) else None, note="; ".join(bad)))
-    # 1'. error non-increasing on [α1, 1]
-    ups = [(c.delta, s) for c in cs for s in c.steps if s[2] > s[1]]
-    out.append(Row("error_nonincreasing", "the error is non-increasing on [α1, 1] (checked at every change point)",
-                   f"{len(ups)} increases", "0 increases", not ups,
-                   note="; ".join(f"δ={d:g}: α={s[0]:.6g} {s[1]:.3g}→{s[2]:.3g}" for d, s in ups[:3])))
-    # 2. loss band on [0, α3]
-    band = np.array([loss_band_margin(c, p.k, p.eps) for c in cs])
-    out.append(Row("loss_band", "log k − eε ≤ γ_loss(α) ≤ log k + αΔ_max + eε for every α ∈ [0, α3]",
-                   float(band.min()), "distance to the band ≥ 0", bool(band.min() >= 0), margin=float(band.min())))
+    out += mli_rows.error_rows(cs, chance)
+    band = np.array([mli_rows.loss_band_margin(c, p.k, np.e * p.eps, c.gaps.delta_max) for c in cs])
+    out.append(mli_rows.loss_band_row(band, "eε"))
     # 2'. strictly decreasing loss on [α4, 1]
     gap = np.array([c.alphas["alpha4"] - c.monotone_from for c in cs])
     out.append(Row("loss_decreasing", "the loss decreases strictly on [α4, 1] (root of dγ/dα ≤ α4)",

@@ -1,0 +1,84 @@
+"""Model F, plateau.theorem1 and plateau.trends: pass at the defaults, fail where the claims are false."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from gflow._config import jax as _jax
+from gflow.data.clusters import cluster_dataset
+from gflow.errors import InputError
+from gflow.models import deep_fc as F
+from theory_checks.plateau import _deep, theorem1, trends
+
+jax = _jax()
+
+
+def failing(rows):
+    return [r.id for r in rows if not r.holds]
+
+
+@pytest.mark.parametrize("bias", ["last", "none", "all"])
+@pytest.mark.parametrize("activation", ["identity", "relu"])
+def test_field_is_minus_gradient(bias, activation):
+    data = cluster_dataset(3, 5, 9, seed=0)
+    th = F.init_state([5, 4, 4, 3], 0.7, bias, seed=1)
+    th = jax.tree_util.tree_map(jax.numpy.asarray, th)
+    if bias != "none":
+        th = th._replace(b=jax.numpy.asarray([0.3, -0.1, 0.2]))
+    g = jax.grad(F.loss)(th, data.args(), activation)
+    f = F.vector_field(activation, bias)(0.0, th, data.args())
+    for a, b in zip(jax.tree_util.tree_leaves(f.V), jax.tree_util.tree_leaves(g.V)):
+        np.testing.assert_allclose(a, -b, rtol=1e-12, atol=1e-14)
+    if bias == "none":
+        assert np.all(np.asarray(f.b) == 0)
+
+
+def test_init_spectral_norms_and_data_norms():
+    th = F.init_state([10, 16, 16, 3], 0.05, "last", seed=0)
+    np.testing.assert_allclose(F.spectral_norms(th), 0.05, rtol=1e-12)
+    data = cluster_dataset(3, 10, 30, seed=0)
+    assert np.isclose(np.linalg.norm(data.X, axis=1).max(), 1.0)
+    with pytest.raises(InputError):
+        F.validate(2, "identity", "last")
+
+
+P1 = theorem1.Params()
+
+
+@pytest.fixture(scope="module")
+def trained():
+    return _deep.train(P1, P1.r, P1.delta[0])
+
+
+def test_theorem1_passes_at_defaults(trained):
+    rows, _ = theorem1.rows(P1, [theorem1.curves(P1, trained)])
+    assert failing(rows) == []
+    assert trained.T > 0 and max(F.spectral_norms(trained.theta0)) <= P1.delta[0] * (1 + 1e-9)
+
+
+def test_theorem1_fails_without_a_bias_gap(trained):
+    b = np.asarray(trained.thetaT.b)
+    flat = dataclasses.replace(trained, thetaT=trained.thetaT._replace(b=np.full_like(b, b.mean())))
+    rows, _ = theorem1.rows(P1, [theorem1.curves(P1, flat)])
+    assert "error_plateau" in failing(rows)
+
+
+def test_theorem1_loss_band_fails_on_a_tampered_curve(trained):
+    """A path that starts already trained (θ(0) := θ(T)) has a loss far below log k at α = 0."""
+    run = dataclasses.replace(trained, theta0=trained.thetaT)
+    rows, _ = theorem1.rows(P1, [theorem1.curves(P1, run)])
+    assert "loss_band" in failing(rows)
+
+
+def test_trends_pass_at_defaults():
+    m = trends.measure(trends.Params())
+    assert failing(trends.rows(trends.Params(), m["lengths"])) == []
+
+
+def test_trends_fail_when_reversed():
+    p = trends.Params()
+    L = {"bias": 0.2, "no_bias": 0.4, "homogeneous": 0.5, "small_init": 0.1,
+         **{f"depth_{r}": 0.9 - 0.1 * r for r in p.depths}}
+    assert set(failing(trends.rows(p, L))) == {"no_bias_shorter", "homogeneous_shorter", "smaller_init_longer",
+                                                "deeper_longer"}

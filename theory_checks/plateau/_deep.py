@@ -1,0 +1,144 @@
+"""Model F trained by gradient flow to zero training error, shared by ``plateau.theorem1``
+and ``plateau.trends``.
+
+Training stops (a terminal event, located exactly) the first time every training sample
+has margin ≥ m: that is θ(T). The data are :func:`gflow.data.clusters.cluster_dataset`
+(balanced, ‖x‖ ≤ 1); every layer starts with spectral norm δ (Theorem 1's ``‖V_i(0)‖ ≤ δ``).
+Activation: the identity by default. With ReLU the gradient field is discontinuous across
+activation boundaries and the flow can slide along one; the adaptive solver then stalls
+and gflow stops with a solver error (exit 3) rather than return a wrong trajectory.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+import numpy as np
+
+from gflow import Event, save_grid, solve
+from gflow._config import jax as _jax
+from gflow.data.clusters import cluster_dataset
+from gflow.errors import InputError, SolverError
+from gflow.interpolation import MLI
+from gflow.models import deep_fc as F
+
+
+@dataclasses.dataclass(frozen=True)
+class DeepParams:
+    """Model F, data and solver parameters (CLI names in brackets)."""
+
+    k: int = 3                       # classes [--k]
+    r: int = 3                       # depth [--r]
+    delta: tuple = (0.03,)           # spectral norm of every V_i(0) [--delta]
+    d: int = 10                      # input dimension [--d]
+    width: int = 16                  # hidden width [--width]
+    n_samples: int = 30              # N, a multiple of k [--n-samples]
+    noise: float = 0.3               # cluster spread [--noise]
+    activation: str = "identity"     # identity or relu [--activation]
+    seed: int = 0                    # [--seed]
+    solver: str = "tsit5"            # [--solver]
+    rtol: float = 1e-8               # [--rtol]
+    atol: float = 1e-12              # [--atol]
+    margin: float = 1.0              # train until every margin ≥ m [--margin]
+    eps: float = 0.1                 # ε of the loss band [--eps]
+    t_max: float = 1e7               # give up (solver error) if not fitted by then [--t-max]
+    dt: float | None = None          # gradient descent step when solver = gd [--dt]
+
+    def validate(self) -> None:
+        F.validate(self.r, self.activation, "last")
+        if int(self.k) != self.k or self.k < 2:
+            raise InputError(f"k must be an integer ≥ 2, got {self.k}")
+        if self.n_samples < self.k or self.n_samples % self.k:
+            raise InputError(f"N (--n-samples) must be a positive multiple of k={self.k}, got {self.n_samples}")
+        if not self.delta or any(not (np.isfinite(x) and x > 0) for x in self.delta):
+            raise InputError(f"delta must be > 0, got {self.delta}")
+        for name in ("width", "d"):
+            if getattr(self, name) < 1:
+                raise InputError(f"{name} must be ≥ 1")
+        for name in ("margin", "t_max", "noise", "eps"):
+            if not getattr(self, name) > 0:
+                raise InputError(f"{name.replace('_', '-')} must be > 0, got {getattr(self, name)}")
+        if self.solver == "gd" and not (self.dt and self.dt > 0):
+            raise InputError("solver gd (gradient descent) needs a step --dt > 0")
+        if not self.eps < 1:
+            raise InputError(f"eps must be in (0, 1), got {self.eps}")
+
+
+@dataclasses.dataclass
+class DeepRun:
+    """One trained network: θ(0), θ(T), T, data and solver statistics."""
+
+    r: int
+    delta: float
+    bias: str
+    data: object
+    theta0: F.FState
+    thetaT: F.FState
+    T: float
+    stats: object
+
+
+@functools.lru_cache(maxsize=None)
+def _fit_event(activation: str) -> Event:
+    jnp = _jax().numpy
+
+    def fn(y, a):
+        f = F.forward(y, a["X"], activation)
+        own = (f * a["Y"]).sum(-1)
+        return (own - jnp.where(a["Y"] > 0, -jnp.inf, f).max(-1)).min() - a["margin"]
+
+    return Event("fit", fn, terminal=True)
+
+
+def make_data(p: DeepParams):
+    return cluster_dataset(p.k, p.d, p.n_samples, p.noise, seed=np.random.default_rng(np.random.SeedSequence([p.seed, 2])))
+
+
+def train(p: DeepParams, r: int, delta: float, bias: str = "last", data=None) -> DeepRun:
+    """Gradient flow from ``V_i(0) = δ·G_i/‖G_i‖`` to the first time every margin ≥ m."""
+    jnp = _jax().numpy
+    data = make_data(p) if data is None else data
+    dims = [p.d] + [p.width] * (r - 1) + [p.k]
+    rng = np.random.default_rng(np.random.SeedSequence([p.seed, 1, r]))
+    theta0 = F.init_state(dims, delta, bias, seed=rng)
+    args = dict(data.args(), margin=jnp.float64(p.margin))
+    try:
+        traj = solve(F.vector_field(p.activation, bias), theta0, p.t_max, args, solver=p.solver, rtol=p.rtol,
+                     atol=p.atol, events=[_fit_event(p.activation)], save_ts=save_grid(p.t_max, 50),
+                     max_steps=100_000, dt=p.dt)
+    except SolverError as e:
+        if p.activation != "relu":
+            raise
+        raise SolverError(f"{e} — with ReLU the gradient field is discontinuous where a unit's pre-activation "
+                          "is 0 and the flow can slide along that boundary; use --activation identity, or "
+                          "the papers' gradient descent (--solver gd --dt 0.1)", t_reached=e.t_reached) from None
+    if traj.event_time("fit") is None:
+        raise SolverError(f"Model F (r={r}, δ={delta:g}, bias={bias}) did not reach margin {p.margin} by "
+                          f"t = {p.t_max:g}", t_reached=traj.t1)
+    return DeepRun(r, float(delta), bias, data, theta0, F.FState(*traj.events["fit"].y), traj.event_time("fit"),
+                   traj.stats)
+
+
+def mli(p: DeepParams, run: DeepRun, homogeneous: bool = False) -> MLI:
+    """The interpolation path of a trained network; ``homogeneous``: biases of layer h
+    interpolated as ``α^h b_h(T)`` (Section 5), the last layer being layer r."""
+    power = None
+    if homogeneous and run.bias != "none":
+        power = {"b": run.r}
+        if run.thetaT.c:
+            power["c"] = tuple(range(1, run.r))
+    act = p.activation
+    return MLI(lambda th, X: F.forward(th, X, act), run.theta0, run.thetaT, run.data.X, run.data.labels,
+               bias_power=power)
+
+
+def params_dict(p: DeepParams) -> dict:
+    out = dataclasses.asdict(p)
+    out["delta"] = [float(x) for x in p.delta]
+    return out
+
+
+def state_dict(theta: F.FState) -> dict:
+    return {"V": [np.asarray(V).tolist() for V in theta.V], "b": np.asarray(theta.b).tolist(),
+            "c": None if theta.c is None else [np.asarray(c).tolist() for c in theta.c]}

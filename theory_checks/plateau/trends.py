@@ -1,0 +1,110 @@
+"""``plateau.trends`` — Section 5 of the plateau paper, as claims with rows.
+
+On Model F (same data, same init directions) the *error plateau* of the interpolation
+curve is measured as the first α at which the training error drops below half the chance
+level, ``(1 − 1/k)/2`` (root-found on the per-sample margins; a common yardstick for
+networks with and without biases). The paper's trends:
+
+1. no bias ⇒ a (much) shorter error plateau than with a last-layer bias;
+2. homogeneous bias interpolation (``α^r b(T)`` for the last layer) ⇒ a shorter plateau;
+3. smaller init ⇒ a longer plateau;
+4. deeper ⇒ a longer plateau (depths ``r_min … r_max``, at least 3–6).
+
+Each is one row; the measured lengths are in the report.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from gflow.errors import InputError
+from gflow.report import Hypothesis, Report, Row
+
+from . import _deep
+
+ID = "plateau.trends"
+TITLE = "Section 5 trends: no bias, homogeneous bias interpolation, init scale and depth vs the error plateau"
+
+
+@dataclasses.dataclass(frozen=True)
+class Params(_deep.DeepParams):
+    delta: tuple = (0.3, 0.1)        # per-layer init scales compared (larger, smaller) [--delta]
+    r: int = 3                       # depth for the bias and init comparisons [--r]
+    depths: tuple = (3, 4, 5, 6)     # depths compared at delta[0] [--depths]
+
+    def validate(self) -> None:
+        super().validate()
+        if len(self.delta) != 2 or not self.delta[0] > self.delta[1]:
+            raise InputError("plateau.trends compares two init scales: --delta LARGER,SMALLER")
+        if len(self.depths) < 2 or any(int(x) != x or x < 3 for x in self.depths) or list(self.depths) != sorted(set(self.depths)):
+            raise InputError(f"depths must be increasing integers ≥ 3, got {self.depths}")
+
+
+def plateau_length(p, run, homogeneous=False) -> tuple[float, object]:
+    m = _deep.mli(p, run, homogeneous)
+    end = m.first_error_below((1 - 1 / p.k) / 2)
+    return (1.0 if end is None else end), m
+
+
+def measure(p: Params, progress=None) -> dict:
+    data = _deep.make_data(p)
+    big, small = p.delta
+    jobs = [("bias", p.r, big, "last"), ("no_bias", p.r, big, "none"), ("small_init", p.r, small, "last")]
+    jobs += [(f"depth_{r}", r, big, "last") for r in p.depths if r != p.r]
+    runs = {}
+    for i, (name, r, delta, bias) in enumerate(jobs):
+        runs[name] = _deep.train(p, r, delta, bias, data)
+        if progress is not None:
+            progress(i, len(jobs), 1.0, 1.0)
+    runs[f"depth_{p.r}"] = runs["bias"]
+    out = {"runs": runs, "lengths": {}, "curves": {}}
+    for name, run in runs.items():
+        out["lengths"][name], out["curves"][name] = plateau_length(p, run)
+    out["lengths"]["homogeneous"], out["curves"]["homogeneous"] = plateau_length(p, runs["bias"], homogeneous=True)
+    return out
+
+
+def rows(p: Params, L: dict) -> list[Row]:
+    depth = [L[f"depth_{r}"] for r in p.depths]
+    inc = all(a <= b for a, b in zip(depth, depth[1:])) and depth[-1] > depth[0]
+    return [
+        Row("no_bias_shorter", "no bias ⇒ shorter error plateau than with a last-layer bias",
+            L["no_bias"], f"< {L['bias']:.4g} (with bias)", L["no_bias"] < L["bias"]),
+        Row("homogeneous_shorter", "homogeneous bias interpolation α^r b(T) ⇒ shorter error plateau",
+            L["homogeneous"], f"< {L['bias']:.4g} (linear)", L["homogeneous"] < L["bias"]),
+        Row("smaller_init_longer", f"smaller init (δ = {p.delta[1]:g} vs {p.delta[0]:g} per layer) ⇒ longer plateau",
+            L["small_init"], f"> {L['bias']:.4g}", L["small_init"] > L["bias"]),
+        Row("deeper_longer", f"deeper ⇒ longer plateau (depths {', '.join(map(str, p.depths))}; non-decreasing, "
+            "last > first)", depth, "increasing", bool(inc)),
+    ]
+
+
+def run(p: Params, progress=None) -> Report:
+    p.validate()
+    m = measure(p, progress)
+    runs = m["runs"]
+    stats = None
+    for r in runs.values():
+        stats = r.stats if stats is None else stats.merge(r.stats)
+    norm_x = float(np.linalg.norm(runs["bias"].data.X, axis=1).max())
+    hyps = [Hypothesis("inputs ‖x‖ ≤ 1", "≤ 1", norm_x, norm_x <= 1 + 1e-12),
+            Hypothesis("every network reaches zero training error (margin ≥ m)", "all", len(runs), True)]
+    params = _deep.params_dict(p)
+    params["depths"] = list(p.depths)
+    lengths = m["lengths"]
+    return Report(
+        check=ID, title=TITLE, rows=rows(p, lengths), hypotheses=hyps, params=params, solver=stats.to_dict(),
+        phase_times={name: r.T for name, r in runs.items()},
+        initial_state={"bias": _deep.state_dict(runs["bias"].theta0)},
+        final_state={"bias": _deep.state_dict(runs["bias"].thetaT)},
+        findings=["error plateau (first α with error < (1 − 1/k)/2): "
+                  + ", ".join(f"{k}: {v:.4g}" for k, v in lengths.items())],
+        context=m, extra={"plateau_lengths": lengths})
+
+
+def plot(report: Report, path) -> None:
+    from gflow.plotting import trend_curves
+
+    trend_curves(report.context, path, k=report.params["k"])
