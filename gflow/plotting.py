@@ -89,15 +89,16 @@ def mli_curves(curves, path: str | os.PathLike, k: int, title: str = "") -> None
         ax2.set_ylim(-0.02, 1.02)
         ax2.set_ylabel("error", color="C3")
         ax2.axhline(1 - 1 / k, color="C3", lw=0.6, ls=":")
-        for name, style in (("alpha1", ":"), ("alpha2", "--"), ("alpha3", "-."), ("alpha4", (0, (1, 3)))):
-            v = c.alphas.get(name)
-            if v is not None and 0 <= v <= 1:
-                ax.axvline(v, color="k", ls=style, lw=0.9)
-                ax.annotate(f"α{name[-1]}", (v, 1.0), xycoords=("data", "axes fraction"), ha="center", va="bottom",
-                            fontsize=8)
+        marks = [(name, style, c.alphas.get(name)) for name, style in
+                 (("alpha1", ":"), ("alpha2", "--"), ("alpha3", "-."), ("alpha4", (0, (1, 3))))]
+        marks = sorted((m for m in marks if m[2] is not None and 0 <= m[2] <= 1), key=lambda m: m[2])
+        for i, (name, style, v) in enumerate(marks):  # stagger the labels so close α's stay legible
+            ax.axvline(v, color="k", ls=style, lw=0.9)
+            ax.annotate(f"α{name[-1]}", (v, 1.0 + 0.07 * (i % 2)), xycoords=("data", "axes fraction"), ha="center",
+                        va="bottom", fontsize=8)
         if getattr(c, "plateau_end", None) is not None:
             ax.axvline(c.plateau_end, color="C3", lw=1.2, alpha=0.6)
-        ax.set_title(f"{title} δ = {c.delta:g}", pad=14)
+        ax.set_title(f"{title} δ = {c.delta:g}", pad=22)
     fig.tight_layout()
     _save(fig, path)
     plt.close(fig)

@@ -80,7 +80,7 @@ def hypotheses(p: Params, runs, cs) -> list[Hypothesis]:
     for c in cs:
         hyps.append(Hypothesis(f"‖V_i(0)‖ ≤ δ at δ={c.delta:g}", f"≤ {c.delta:g}", max(c.norms0),
                                max(c.norms0) <= c.delta * (1 + 1e-9)))
-        hyps.append(Hypothesis(f"δ < min(ε^(1/r)/r, 1/r², (1/(2e))^(2/(r−2)))", f"< {bound:.4g}", c.delta,
+        hyps.append(Hypothesis(f"δ < min(ε^(1/r)/r, 1/r², (1/(2e))^(2/(r−2))) at δ={c.delta:g}", f"< {bound:.4g}", c.delta,
                                c.delta < bound))
         hyps.append(Hypothesis(f"Assumption 1 (bias gap) at δ={c.delta:g}: Δ_min > 0", "> 0", c.delta_min,
                                c.delta_min > 0))
