@@ -22,6 +22,7 @@ OPTIONS = {
     "eps": float, "c_alpha2": float, "c_alpha4": float,
     "c_w": float, "c_b": float, "mu": float, "c1": float, "c2": float, "c3": float,
     "width": int, "noise": float, "activation": str, "t_max": float, "depths": _INT_LIST,
+    "dataset": str, "n": int, "m": int, "lam": _FLOAT_LIST, "coords": str, "plateau_tol": float, "kink": float,
 }
 HELP = {
     "k": "number of classes (≥ 2)", "r": "degree r of the homogeneous signal (integer ≥ 3)",
@@ -42,6 +43,11 @@ HELP = {
     "width": "Model F hidden width", "noise": "Model F data: cluster spread",
     "activation": "Model F activation: identity (default) or relu", "t_max": "Model F: give up training at this time",
     "depths": "plateau.trends: comma-separated depths (≥ 3)",
+    "dataset": "orthogonal: two-point (the paper's example) or orthonormal", "n": "orthonormal: number of samples",
+    "m": "Model R: number of neurons", "lam": "init scale λ, or a comma-separated list",
+    "coords": "Model R coordinates: spherical (log-radius, default) or cartesian",
+    "plateau_tol": "fact1: relative band around the saddle loss",
+    "kink": "Model R: pre-activations within κ·‖w‖‖x‖ of 0 count as inactive (0: strict σ'(0) = 0)",
 }
 
 

@@ -134,3 +134,101 @@ def trend_curves(measured: dict, path: str | os.PathLike, k: int) -> None:
     fig.tight_layout()
     _save(fig, path)
     plt.close(fig)
+
+
+def orthogonal_loss(runs, path: str | os.PathLike) -> None:
+    """The orthogonal-inputs paper's Figure 3 from the ODE: the loss against time (log scale)
+    with the predicted phase times (multiples of −ln λ) and the measured plateau marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    runs = list(runs)[:4]
+    fig, axes = plt.subplots(1, len(runs), figsize=(5.2 * len(runs), 3.6), squeeze=False)
+    for ax, run in zip(axes[0], runs):
+        ax.semilogy(run.traj.ts, run.loss(), color="C0", label="loss")
+        pred = run.pred
+        ax.axvline(pred["t_first"], color="C2", ls="--", lw=1, label="−ln λ/‖D+‖")
+        ax.axvline(pred["t_second"], color="C3", ls="--", lw=1, label="−ln λ/‖D−‖")
+        ax.axvspan(pred["plateau_start"], pred["plateau_end"], color="0.85", label="Fact 1 window")
+        ax.axhline(run.saddle_loss, color="k", lw=0.5, ls=":")
+        ax.set_xlabel("gradient-flow time t")
+        ax.set_ylabel("training loss")
+        ax.set_title(f"{run.data.name}, m = {len(run.s)}, λ = {run.lam:.3g}")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    _save(fig, path)
+    plt.close(fig)
+
+
+def _neuron_panel(ax, run, i, title):
+    import numpy as np
+
+    a, W = run.cart()
+    x1 = np.linspace(-1.5, 3.0, 400)
+    grid = np.stack([x1, np.ones_like(x1)], axis=1)
+    h = np.maximum(grid @ W[i].T, 0) @ a[i]
+    kink = -W[i][:, 1] / np.where(W[i][:, 0] == 0, np.nan, W[i][:, 0])
+    size = np.sign(a[i]) * np.linalg.norm(W[i], axis=1)
+    ax.scatter(np.clip(kink, -1.5, 3.0), size, s=10, c=np.where(run.s > 0, "C2", "C3"), zorder=3)
+    ax.plot(x1, h, color="C0", lw=1.2)
+    ax.scatter(run.data.X[:, 0], run.data.y, marker="x", color="k", zorder=4)
+    ax.set_xlim(-1.5, 3.0)
+    ax.set_title(title, fontsize=9)
+    ax.set_xlabel("kink position −w_j2/w_j1  (and input x1)")
+
+
+def orthogonal_neurons(run, path: str | os.PathLike) -> None:
+    """The paper's Figure 2: every neuron as (kink −w_j2/w_j1, s_j‖w_j‖) with the fitted function
+    h(x1, 1), at the end of each phase (initial, aligned t1, on the saddle between the fits, end). Two-dimensional
+    inputs with x2 = 1, as in the paper's example."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    mid = float(np.sqrt(run.pred["t_first"] * run.pred["t_second"]))
+    stages = [(0.0, "initialisation"), (run.pred["t1"], "aligned (t1)"), (mid, "first group fitted: on the saddle"),
+              (run.traj.ts[-1], "end: both fitted")]
+    fig, axes = plt.subplots(1, 4, figsize=(17, 3.4))
+    for ax, (t, title) in zip(axes, stages):
+        i = int(np.argmin(np.abs(run.traj.ts - t)))
+        _neuron_panel(ax, run, i, f"{title}, t = {run.traj.ts[i]:.3g}")
+    axes[0].set_ylabel("s_j ‖w_j‖   /   h(x1, 1)")
+    fig.tight_layout()
+    _save(fig, path)
+    plt.close(fig)
+
+
+def orthogonal_animation(run, path: str | os.PathLike, frames: int = 60) -> None:
+    """An animated GIF of the neurons (as in :func:`orthogonal_neurons`) over log-spaced times."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+    from matplotlib.animation import FuncAnimation, PillowWriter
+
+    ts = run.traj.ts
+    times = np.geomspace(max(ts[1], 1e-3), ts[-1], frames)
+    idx = [int(np.argmin(np.abs(ts - t))) for t in times]
+    fig, ax = plt.subplots(figsize=(5, 3.6))
+
+    def draw(k):
+        ax.clear()
+        _neuron_panel(ax, run, idx[k], f"t = {ts[idx[k]]:.3g}")
+        a, W = run.cart()
+        top = max(1.5, float(np.abs(np.sign(a) * np.linalg.norm(W, axis=-1)).max()) * 1.1)
+        ax.set_ylim(-top, top)
+
+    anim = FuncAnimation(fig, draw, frames=len(idx))
+    tmp = Path(str(path) + ".tmp.gif")
+    anim.save(tmp, writer=PillowWriter(fps=10))
+    plt.close(fig)
+    write_atomic(path, tmp.read_bytes())
+    tmp.unlink()
+    del io

@@ -9,6 +9,7 @@ import importlib
 
 MODEL_F = ("k", "r", "delta", "d", "width", "n_samples", "noise", "activation", "seed", "solver", "rtol", "atol",
            "dt", "margin", "eps", "t_max")
+MODEL_R = ("dataset", "n", "d", "m", "lam", "eps", "seed", "coords", "solver", "rtol", "atol", "dt", "plateau_tol", "kink")
 MODEL_H = ("k", "r", "delta", "sigma", "d", "n_samples", "seed", "init", "solver", "rtol", "atol", "dt",
            "horizon", "slope_tol")
 
@@ -49,6 +50,18 @@ CHECKS: tuple[CheckSpec, ...] = (
     CheckSpec("plateau.trends", "theory_checks.plateau.trends",
               "Section 5: no bias / homogeneous bias interpolation shorten the error plateau; smaller init and "
               "depth lengthen it", MODEL_F + ("depths",)),
+    CheckSpec("orthogonal.lemma2", "theory_checks.orthogonal.lemma2",
+              "Model R, orthogonal inputs: alignment with ±D± and small norms at t1 = −ε ln λ/‖D−‖", MODEL_R),
+    CheckSpec("orthogonal.lemma3", "theory_checks.orthogonal.lemma3",
+              "first group fitted by −(1+3ε) ln λ/‖D+‖; logistic growth of Σ‖w_j‖² against its closed form", MODEL_R),
+    CheckSpec("orthogonal.fact1", "theory_checks.orthogonal.fact1",
+              "saddle to saddle: a strict saddle θ_S ≠ 0 on the predicted window (Newton-refined, Hessian)", MODEL_R),
+    CheckSpec("orthogonal.lemma4", "theory_checks.orthogonal.lemma4",
+              "second group fitted by −(1+3rε) ln λ/‖D−‖ with the first group frozen", MODEL_R),
+    CheckSpec("orthogonal.lemma5", "theory_checks.orthogonal.lemma5",
+              "local PL inequality ‖∇L‖²/L ≥ ‖D−‖ near θ* and the exponential rate", MODEL_R),
+    CheckSpec("orthogonal.theorem1", "theory_checks.orthogonal.theorem1",
+              "zero loss; ‖θ∞‖² → the minimum-norm interpolator's on a λ sweep", MODEL_R),
 )
 
 _BY_NAME = {c.id: c for c in CHECKS} | {a: c for c in CHECKS for a in c.aliases}
