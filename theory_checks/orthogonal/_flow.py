@@ -90,6 +90,7 @@ class OrthoRun:
     c: float
     saddle_loss: float
     t_end: float
+    kink: float = 1e-9
 
     def t(self, name):
         return self.traj.event_time(name)
@@ -207,7 +208,7 @@ def run_flow(p: OrthoParams, lam: float, data=None, draws=None, progress=None,
             R.SphState(*map(jnp.asarray, y0)), jnp.asarray(s))))
     traj = solve(field, state0, t_end, args, solver=p.solver, rtol=p.rtol, atol=p.atol, events=events_for(p.coords),
                  save_ts=grid, dt=p.dt, max_steps=500_000, progress=progress)
-    return OrthoRun(float(lam), data, s, traj, {"S1": S1, "S2": S2}, (g1, g2), pred, c, LS, t_end)
+    return OrthoRun(float(lam), data, s, traj, {"S1": S1, "S2": S2}, (g1, g2), pred, c, LS, t_end, p.kink)
 
 
 def run_sweep(p: OrthoParams, progress=None) -> list[OrthoRun]:

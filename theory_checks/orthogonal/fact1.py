@@ -30,17 +30,27 @@ TITLE = "a strict saddle θ_S ≠ 0 between the two fits, on the predicted windo
 Params = _flow.OrthoParams
 
 
-def _loss_fns(data):
+def _loss_fns(data, kink: float = 1e-9):
+    """L, ∇L and its Jacobian on flat Cartesian parameters ``(a, W)``. ∇L is minus the flow's
+    own vector field, so it uses the same kink convention as the dynamics (autodiff of ReLU
+    would count a pre-activation of +1e−13 as active and see a gradient the flow does not)."""
     jax = _jax()
     jnp = jax.numpy
     X, y = jnp.asarray(data.X), jnp.asarray(data.y)
+    args = {"X": X, "y": y, "kink": jnp.float64(kink)}
+    field = R.cartesian_field()
 
     def loss(flat, m):
         a, W = flat[:m], flat[m:].reshape(m, -1)
         return R.loss_cart(R.CartState(a, W), X, y)
 
-    return jax.jit(loss, static_argnums=1), jax.jit(jax.grad(loss), static_argnums=1), \
-        jax.jit(jax.hessian(loss), static_argnums=1)
+    def grad(flat, m):
+        a, W = flat[:m], flat[m:].reshape(m, -1)
+        f = field(0.0, R.CartState(a, W), args)
+        return -jnp.concatenate([f.a, f.W.ravel()])
+
+    return (jax.jit(loss, static_argnums=1), jax.jit(grad, static_argnums=1),
+            jax.jit(jax.jacfwd(grad), static_argnums=1))
 
 
 def refine_saddle(run: _flow.OrthoRun, t_mid: float, iters: int = 60):
@@ -48,7 +58,7 @@ def refine_saddle(run: _flow.OrthoRun, t_mid: float, iters: int = 60):
     gradient component on a zero neuron vanishes), then Newton on ``∇L = 0`` over the fitted
     group's coordinates only (least-squares steps, backtracking on ‖∇L‖).
     Returns (θ_S flat, ‖∇L(θ_S)‖ over all coordinates, L(θ_S))."""
-    loss, grad, hess = _loss_fns(run.data)
+    loss, grad, hess = _loss_fns(run.data, float(run.kink))
     a, W = run.cart()
     i = _flow.index_at(run, t_mid)
     m, d = W.shape[1], W.shape[2]
@@ -74,7 +84,7 @@ def refine_saddle(run: _flow.OrthoRun, t_mid: float, iters: int = 60):
 
 
 def saddle_spectrum(run: _flow.OrthoRun, theta_s: np.ndarray, t_mid: float) -> np.ndarray:
-    _, _, hess = _loss_fns(run.data)
+    _, _, hess = _loss_fns(run.data, float(run.kink))
     m = len(run.s)
     d = run.data.X.shape[1]
     a, W = theta_s[:m].copy(), theta_s[m:].reshape(m, d).copy()
@@ -89,7 +99,7 @@ def saddle_spectrum(run: _flow.OrthoRun, theta_s: np.ndarray, t_mid: float) -> n
 def saddles_visited(run: _flow.OrthoRun) -> int:
     """Maximal stretches of saved times with ‖∇L‖ ≤ 1e−3·max‖∇L‖ while the loss is still
     above the final loss + 1e−6 (stationary, not yet the minimum)."""
-    _, grad, _ = _loss_fns(run.data)
+    _, grad, _ = _loss_fns(run.data, float(run.kink))
     a, W = run.cart()
     m = len(run.s)
     g = np.array([np.linalg.norm(np.asarray(grad(np.concatenate([a[i], W[i].ravel()]), m)))

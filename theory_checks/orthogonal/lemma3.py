@@ -44,8 +44,8 @@ def rows(p: Params, runs) -> tuple[list[Row], list[str]]:
                "t2 − bound ≤ 0", bool(np.all(t2 <= bound)), margin=float((bound - t2).min()),
                note="t2 = " + ", ".join(f"{x:.4g}" for x in t2) + "; bound " + ", ".join(f"{b:.4g}" for b in bound))]
     err = np.array([logistic_error(r) for r in runs])
-    out.append(Row("logistic", f"U+ = Σ_{{S+,1}} ‖w_j‖² follows U̇ = 2‖D+‖U(1 − U/U+*) from t1 (max relative error "
-                   f"until 99 % of capacity)", float(err.max()), f"≤ {LOGISTIC_TOL}", bool(err.max() <= LOGISTIC_TOL)))
+    out.append(Row("logistic", "U+ = Σ_{S+,1} ‖w_j‖² follows U̇ = 2‖D+‖U(1 − U/U+*) from t1 (max relative error "
+                   "until 99 % of capacity)", float(err.max()), f"≤ {LOGISTIC_TOL}", bool(err.max() <= LOGISTIC_TOL)))
     findings = [f"λ={r.lam:g}: t2 = {r.t('t2')}, U+ reaches half its capacity at {r.t('half1')} "
                 f"(leading order −ln λ/‖D+‖ = {r.pred['t_first']:.4g})" for r in runs]
     return out, findings

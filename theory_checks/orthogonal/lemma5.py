@@ -22,7 +22,7 @@ Params = _flow.OrthoParams
 
 
 def pl_measurements(run: _flow.OrthoRun):
-    loss, grad, _ = _loss_fns(run.data)
+    loss, grad, _ = _loss_fns(run.data, float(run.kink))
     a, W = run.cart()
     m = len(run.s)
     L = run.loss()
