@@ -23,6 +23,7 @@ OPTIONS = {
     "c_w": float, "c_b": float, "mu": float, "c1": float, "c2": float, "c3": float,
     "width": int, "noise": float, "activation": str, "t_max": float, "depths": _INT_LIST,
     "dataset": str, "n": int, "m": int, "lam": _FLOAT_LIST, "coords": str, "plateau_tol": float, "kink": float,
+    "n_grid": _INT_LIST, "dist": str, "reps": int,
 }
 HELP = {
     "k": "number of classes (≥ 2)", "r": "degree r of the homogeneous signal (integer ≥ 3)",
@@ -48,6 +49,8 @@ HELP = {
     "coords": "Model R coordinates: spherical (log-radius, default) or cartesian",
     "plateau_tol": "fact1: relative band around the saddle loss",
     "kink": "Model R: pre-activations within κ·‖w‖‖x‖ of 0 count as inactive (0: strict σ'(0) = 0)",
+    "n_grid": "simplicity: comma-separated sample sizes N", "dist": "simplicity: law of x, gaussian or skewed",
+    "reps": "simplicity.theorem1: draws per N for the expectation",
 }
 
 

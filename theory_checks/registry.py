@@ -10,6 +10,7 @@ import importlib
 MODEL_F = ("k", "r", "delta", "d", "width", "n_samples", "noise", "activation", "seed", "solver", "rtol", "atol",
            "dt", "margin", "eps", "t_max")
 MODEL_R = ("dataset", "n", "d", "m", "lam", "eps", "seed", "coords", "solver", "rtol", "atol", "dt", "plateau_tol", "kink")
+SIMPLICITY = ("d", "n_grid", "n_samples", "sigma", "dist", "m", "lam", "dt", "t_max", "reps", "seed")
 MODEL_H = ("k", "r", "delta", "sigma", "d", "n_samples", "seed", "init", "solver", "rtol", "atol", "dt",
            "horizon", "slope_tol")
 
@@ -62,6 +63,15 @@ CHECKS: tuple[CheckSpec, ...] = (
               "local PL inequality ‖∇L‖²/L ≥ ‖D−‖ near θ* and the exponential rate", MODEL_R),
     CheckSpec("orthogonal.theorem1", "theory_checks.orthogonal.theorem1",
               "zero loss; ‖θ∞‖² → the minimum-norm interpolator's on a λ sweep", MODEL_R),
+    CheckSpec("simplicity.theorem1", "theory_checks.simplicity.theorem1",
+              "concentration: E sup_w ‖D_N(w) − D(w)‖ decays like √(d log N/N) on a grid of N",
+              ("d", "n_grid", "sigma", "dist", "reps", "seed")),
+    CheckSpec("simplicity.prop1", "theory_checks.simplicity.prop1",
+              "finite-data extremal vectors → ±Σβ*/‖Σβ*‖ as N grows (linear teacher)",
+              ("d", "n_grid", "sigma", "dist", "seed")),
+    CheckSpec("simplicity.theorem2", "theory_checks.simplicity.theorem2",
+              "large N: the network converges to OLS on the two halves, no interpolation, test loss ≈ noise",
+              ("d", "n_samples", "sigma", "dist", "m", "lam", "dt", "t_max", "seed")),
 )
 
 _BY_NAME = {c.id: c for c in CHECKS} | {a: c for c in CHECKS for a in c.aliases}
