@@ -24,6 +24,7 @@ OPTIONS = {
     "width": int, "noise": float, "activation": str, "t_max": float, "depths": _INT_LIST,
     "dataset": str, "n": int, "m": int, "lam": _FLOAT_LIST, "coords": str, "plateau_tol": float, "kink": float,
     "n_grid": _INT_LIST, "dist": str, "reps": int,
+    "dims": _INT_LIST, "full": "flag", "store": str, "executor": str, "scheduler": str, "dask_local": int,
 }
 HELP = {
     "k": "number of classes (≥ 2)", "r": "degree r of the homogeneous signal (integer ≥ 3)",
@@ -51,6 +52,11 @@ HELP = {
     "kink": "Model R: pre-activations within κ·‖w‖‖x‖ of 0 count as inactive (0: strict σ'(0) = 0)",
     "n_grid": "simplicity: comma-separated sample sizes N", "dist": "simplicity: law of x, gaussian or skewed",
     "reps": "simplicity.theorem1: draws per N for the expectation",
+    "dims": "simplicity.threshold: comma-separated dimensions d", "full": "simplicity.threshold: the paper-sized run",
+    "store": "sweep directory: finished points are kept there and a rerun resumes",
+    "executor": "sweep executor: serial, processes or dask",
+    "scheduler": "dask scheduler ADDRESS to run the sweep on a cluster",
+    "dask_local": "run the sweep on a dask LocalCluster of N workers",
 }
 
 
@@ -84,12 +90,17 @@ def list_checks():
 
 def _options(f):
     for name in reversed(list(OPTIONS)):
-        f = click.option(f"--{name.replace('_', '-')}", name, default=None, type=str, help=HELP[name])(f)
+        if OPTIONS[name] == "flag":
+            f = click.option(f"--{name.replace('_', '-')}", name, is_flag=True, default=None, help=HELP[name])(f)
+        else:
+            f = click.option(f"--{name.replace('_', '-')}", name, default=None, type=str, help=HELP[name])(f)
     return f
 
 
 def _parse(name: str, text: str):
     kind = OPTIONS[name]
+    if kind == "flag":
+        return bool(text)
     try:
         if kind in (_FLOAT_LIST, _INT_LIST):
             vals = tuple((float if kind == _FLOAT_LIST else int)(v) for v in text.split(",") if v.strip())
@@ -133,8 +144,8 @@ def _run_check(check_id, json_path, plot_path, quiet, given) -> int:
         if bad:
             raise _Exit(2, f"{spec.id} does not take {', '.join('--' + b.replace('_', '-') for b in bad)}")
         values = {k: _parse(k, v) for k, v in supplied.items()}
-        if "delta" in values:
-            values["delta"] = tuple(values["delta"])
+        if values.get("executor") == "dask" or values.get("scheduler") or values.get("dask_local"):
+            values["executor"] = "dask"
         module = spec.load()
         params = dataclasses.replace(module.Params(), **values)
         params.validate()
@@ -164,6 +175,88 @@ def _run_check(check_id, json_path, plot_path, quiet, given) -> int:
     if plot_path:
         out.print(f"figure written to {plot_path}")
     return 0 if report.passed else 1
+
+
+@main.command("sweep")
+@click.argument("check_id")
+@click.option("--grid", "grid", multiple=True, required=True,
+              help="NAME=V1,V2,… a parameter of the check and its values (repeat for a product grid)")
+@click.option("--seeds", default="0", help="comma-separated seeds (each grid point runs once per seed)")
+@click.option("--store", required=True, type=click.Path(file_okay=False), help="directory: one file per finished point; a rerun resumes")
+@click.option("--executor", default="processes", type=click.Choice(["serial", "processes", "dask"]))
+@click.option("--workers", default=2, type=int, help="local processes (or LocalCluster workers)")
+@click.option("--scheduler", default=None, help="dask scheduler ADDRESS (implies --executor dask)")
+@click.option("--dask-local", "dask_local", default=None, type=int, help="run on a dask LocalCluster of N workers")
+@click.option("--csv", "csv_path", default=None, type=click.Path(dir_okay=False), help="write the table as CSV")
+def sweep(check_id, grid, seeds, store, executor, workers, scheduler, dask_local, csv_path):
+    """Run CHECK_ID on a grid of parameters (and seeds), in parallel, resumable; print the table.
+
+    Example: gflow sweep theorem2 --grid r=3,4 --grid delta=0.1,0.05 --seeds 0,1 --store runs/"""
+    try:
+        import itertools
+
+        from theory_checks.registry import get
+
+        spec = get(check_id)
+        axes = []
+        for item in grid:
+            name, _, values = item.partition("=")
+            name = name.strip().lstrip("-").replace("-", "_")
+            if name not in spec.options or not values:
+                raise _Exit(2, f"--grid {item!r}: {spec.id} takes {', '.join(sorted(spec.options))}")
+            kind = OPTIONS[name]
+            if kind in (_FLOAT_LIST, _INT_LIST):  # a list-valued option: each value is one point
+                vals = [_parse(name, v) for v in values.split(",")]
+            else:
+                vals = [_parse(name, v) for v in values.split(",")]
+            axes.append([(name, v) for v in vals])
+        seed_list = [int(s) for s in seeds.split(",")]
+        if "seed" not in spec.options:
+            seed_list = [None]
+        points = []
+        for combo in itertools.product(*axes):
+            for seed in seed_list:
+                point = {"check": spec.id, **{k: list(v) if isinstance(v, tuple) else v for k, v in combo}}
+                if seed is not None:
+                    point["seed"] = seed
+                points.append(point)
+    except ValueError as e:
+        raise _Exit(2, str(e)) from None
+    except _Exit as e:
+        _fail(e.code, e.message)
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from theory_checks.sweep_point import run_check
+
+    from .errors import GflowError
+    from .sweep import run_sweep
+
+    if scheduler or dask_local:
+        executor = "dask"
+    try:
+        with Progress(console=Console(stderr=True), transient=True) as bar:
+            task = bar.add_task(f"sweep {spec.id}", total=len(points))
+            df = run_sweep(run_check, points, store, executor=executor, workers=workers, scheduler=scheduler,
+                           dask_local=dask_local, progress=lambda i, n: bar.update(task, completed=i))
+    except GflowError as e:
+        _fail(e.exit_code, str(e))
+    except Exception as e:  # a worker's failure: one line, not a remote traceback
+        _fail(1, f"a sweep point failed: {type(e).__name__}: {e}")
+    from rich.table import Table
+
+    table = Table(title=f"{spec.id}: {len(df)} points (stored in {store})")
+    cols = [c for c in df.columns if c != "check" and not c.endswith(".measured")]
+    for c in cols:
+        table.add_column(c)
+    for _, row in df.iterrows():
+        table.add_row(*[str(row[c]) for c in cols])
+    Console().print(table)
+    if csv_path:
+        from .report import write_atomic
+
+        write_atomic(csv_path, df.to_csv(index=False).encode())
+    sys.exit(0 if bool(df["passed"].all()) else 1)
 
 
 def _with_progress(module, params, console):

@@ -232,3 +232,29 @@ def orthogonal_animation(run, path: str | os.PathLike, frames: int = 60) -> None
     write_atomic(path, tmp.read_bytes())
     tmp.unlink()
     del io
+
+
+def threshold_curves(df, path: str | os.PathLike) -> None:
+    """The simplicity paper's Figure 1: train and test loss at convergence against N (log scale),
+    with OLS on the two halves and the noise level, one panel per dimension d."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    dims = sorted(df["d"].unique())
+    fig, axes = plt.subplots(1, len(dims), figsize=(5.2 * len(dims), 3.8), squeeze=False)
+    for ax, d in zip(axes[0], dims):
+        sub = df[df["d"] == d].sort_values("n")
+        ax.loglog(sub["n"], sub["train"], "o-", color="C0", label="network, train")
+        ax.loglog(sub["n"], sub["test"], "o-", color="C3", label="network, test")
+        ax.loglog(sub["n"], sub["ols_train"], "--", color="C0", alpha=0.6, label="OLS on halves, train")
+        ax.loglog(sub["n"], sub["ols_test"], "--", color="C3", alpha=0.6, label="OLS on halves, test")
+        ax.axhline(float(sub["noise"].iloc[0]), color="k", lw=0.8, ls=":", label="noise σ²/2")
+        ax.set_xlabel("number of training samples N")
+        ax.set_ylabel("loss at the end of training")
+        ax.set_title(f"d = {d}")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    _save(fig, path)
+    plt.close(fig)

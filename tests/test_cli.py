@@ -88,3 +88,16 @@ def test_claim_failure_exit_1_and_json_per_delta(tmp_path):
     assert rep["passed"] is False
     assert set(rep["phase_times"]) == {"0.1", "0.05"}
     assert {r["id"]: r["holds"] for r in rep["rows"]}["bias_gap"] is False
+
+
+def test_sweep_command_runs_resumes_and_rejects_bad_grids(tmp_path):
+    store = tmp_path / "runs"
+    args = ["sweep", "theorem2", "--grid", "r=3,4", "--grid", "delta=0.1", "--store", str(store), "--executor",
+            "serial", "--csv", str(tmp_path / "t.csv")]
+    res = run(*args)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert len(list(store.glob("*.json"))) == 2 and (tmp_path / "t.csv").read_text().count("\n") == 3
+    again = run(*args)  # everything stored: resumes instantly, same table
+    assert again.returncode == 0 and again.stdout == res.stdout
+    bad = run("sweep", "theorem2", "--grid", "frobnicate=1", "--store", str(store))
+    assert bad.returncode == 2 and "takes" in bad.stderr and "Traceback" not in bad.stderr

@@ -72,6 +72,10 @@ CHECKS: tuple[CheckSpec, ...] = (
     CheckSpec("simplicity.theorem2", "theory_checks.simplicity.theorem2",
               "large N: the network converges to OLS on the two halves, no interpolation, test loss ≈ noise",
               ("d", "n_samples", "sigma", "dist", "m", "lam", "dt", "t_max", "seed")),
+    CheckSpec("simplicity.threshold", "theory_checks.simplicity.threshold",
+              "Figure 1: interpolation below N*, OLS above, N* located for each d (a resumable sweep; local or Dask)",
+              ("dims", "n_grid", "sigma", "dist", "m", "lam", "dt", "t_max", "seed", "full", "store", "executor",
+               "scheduler", "dask_local")),
 )
 
 _BY_NAME = {c.id: c for c in CHECKS} | {a: c for c in CHECKS for a in c.aliases}

@@ -1,0 +1,61 @@
+"""Sweeps: resumable storage, local processes and Dask give the same table; the threshold check."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from gflow.sweep import load, point_key, run_sweep
+from theory_checks.simplicity import threshold
+
+import sweep_points
+
+
+def _log(tmp_path):
+    log = tmp_path / "calls.log"
+    log.write_text("")
+    log.with_suffix(".pid").write_text(str(os.getpid()))
+    return str(log)
+
+
+def test_killed_sweep_resumes_without_recomputing(tmp_path):
+    log = _log(tmp_path)
+    store = tmp_path / "store"
+    points = [dict(x=x, log=log) for x in range(6)]
+    with pytest.raises(RuntimeError, match="killed"):
+        run_sweep(sweep_points.square, [dict(p, fail_at=3) for p in points], store)
+    assert len(list(store.glob("*.json"))) == 3  # 0, 1, 2 finished and stored
+    df = run_sweep(sweep_points.square, [dict(p, fail_at=3) if p["x"] < 3 else p for p in points], store)
+    calls = [int(v) for v in Path(log).read_text().split()]
+    assert calls == [0, 1, 2, 3, 3, 4, 5]  # 0–2 never recomputed; 3 retried once
+    assert list(df["y"]) == [x * x for x in range(6)]
+    assert len(load(store)) == 6 and not [p for p in store.iterdir() if p.name.startswith(".")]
+
+
+def test_local_processes_and_dask_give_the_same_table(tmp_path):
+    log = _log(tmp_path)
+    points = [dict(x=x, log=log) for x in range(4)]
+    serial = run_sweep(sweep_points.square, points, tmp_path / "a")
+    procs = run_sweep(sweep_points.square, points, tmp_path / "b", executor="processes", workers=2)
+    dask = run_sweep(sweep_points.square, points, tmp_path / "c", executor="dask", dask_local=2)
+    for other in (procs, dask):
+        assert list(other["y"]) == list(serial["y"]) and list(other["x"]) == list(serial["x"])
+        assert other["pid_differs"].all()  # really ran in other processes
+    assert point_key(points[0]) != point_key(points[1])
+
+
+SMALL = dict(dims=(3,), n_grid=(10, 30, 100, 300), m=60, t_max=2000.0)
+
+
+def test_threshold_small_grid_passes(tmp_path):
+    p = threshold.Params(**SMALL, store=str(tmp_path / "s"))
+    rep = threshold.run(p)
+    assert rep.passed, [(r.id, r.measured) for r in rep.rows]
+    again = threshold.run(p)  # resumes from the store: identical table
+    assert again.context.equals(rep.context)
+
+
+def test_threshold_fails_when_the_grid_stays_below_it():
+    p = threshold.Params(dims=(5,), n_grid=(30, 100), m=60, t_max=2000.0)
+    rep = threshold.run(p)
+    assert {"d5.ols_regime", "threshold.located"} <= {r.id for r in rep.rows if not r.holds}
