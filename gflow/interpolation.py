@@ -18,6 +18,7 @@ Boundaries are located exactly, not read off a grid:
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -57,6 +58,34 @@ def _replace(theta, key, value):
     return out
 
 
+@functools.lru_cache(maxsize=64)
+def _compiled_curves(logits: Logits, power: tuple) -> dict:
+    """Jitted margin, loss and dloss/dα along the path, with θ(0), θ(T) and the data as traced
+    arguments: one compilation per (model, bias powers, shapes) serves every δ and every run.
+    ``logits`` must be a stable function object (e.g. :func:`gflow.models.homogeneous.logits_fn`)."""
+    jax = _jax()
+    jnp = jax.numpy
+    bias_power = dict(power) or None
+
+    def logits_at(alpha, t0, t1, X):
+        return logits(interpolate(t0, t1, alpha, bias_power), X)
+
+    def margins(alpha, t0, t1, X, y):
+        f = logits_at(alpha, t0, t1, X)
+        own = jnp.take_along_axis(f, y[:, None], axis=1)[:, 0]
+        other = jnp.where(jnp.arange(f.shape[1])[None, :] == y[:, None], -jnp.inf, f).max(axis=1)
+        return own - other
+
+    def loss(alpha, t0, t1, X, y):
+        f = logits_at(alpha, t0, t1, X)
+        return -jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(f, axis=1), y[:, None], axis=1))
+
+    over_alpha = (0, None, None, None, None)
+    return {"margins": jax.jit(jax.vmap(margins, in_axes=over_alpha)), "margins1": jax.jit(margins),
+            "loss": jax.jit(jax.vmap(loss, in_axes=over_alpha)),
+            "dloss": jax.jit(jax.vmap(jax.grad(loss), in_axes=over_alpha)), "dloss1": jax.jit(jax.grad(loss))}
+
+
 @dataclasses.dataclass
 class MLI:
     """The interpolation path of one model between ``theta0`` and ``theta1`` on data ``(X, labels)``.
@@ -74,31 +103,27 @@ class MLI:
     grid: int = 4001
 
     def __post_init__(self):
-        jax = _jax()
-        jnp = jax.numpy
-        X, y = jnp.asarray(self.X), jnp.asarray(self.labels)
-        k = None
-
-        def logits_at(alpha):
-            return self.logits(interpolate(self.theta0, self.theta1, alpha, self.bias_power), X)
-
-        def margins(alpha):
-            f = logits_at(alpha)
-            own = jnp.take_along_axis(f, y[:, None], axis=1)[:, 0]
-            other = jnp.where(jnp.arange(f.shape[1])[None, :] == y[:, None], -jnp.inf, f).max(axis=1)
-            return own - other
-
-        def loss(alpha):
-            f = logits_at(alpha)
-            return -jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(f, axis=1), y[:, None], axis=1))
-
-        self._margins = jax.jit(jax.vmap(margins))
-        self._margins1 = jax.jit(margins)
-        self._loss = jax.jit(jax.vmap(loss))
-        self._dloss = jax.jit(jax.vmap(jax.grad(loss)))
-        self._dloss1 = jax.jit(jax.grad(loss))
-        self.k = int(np.asarray(self.logits(self.theta1, jnp.asarray(self.X[:1]))).shape[1]) if k is None else k
+        jnp = _jax().numpy
+        self._data = (self.theta0, self.theta1, jnp.asarray(self.X), jnp.asarray(self.labels))
+        power = tuple(sorted((self.bias_power or {}).items()))
+        self._fns = _compiled_curves(self.logits, power)
+        self.k = int(np.asarray(self.logits(self.theta1, jnp.asarray(self.X[:1]))).shape[1])
         self.alphas = np.unique(np.concatenate([np.linspace(0, 1, self.grid), np.geomspace(1e-6, 1, 400)]))
+
+    def _margins(self, alphas):
+        return self._fns["margins"](alphas, *self._data)
+
+    def _margins1(self, alpha):
+        return self._fns["margins1"](alpha, *self._data)
+
+    def _loss(self, alphas):
+        return self._fns["loss"](alphas, *self._data)
+
+    def _dloss(self, alphas):
+        return self._fns["dloss"](alphas, *self._data)
+
+    def _dloss1(self, alpha):
+        return self._fns["dloss1"](alpha, *self._data)
 
     # --- curves -----------------------------------------------------------------------------
     def margins(self, alpha) -> np.ndarray:

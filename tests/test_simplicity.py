@@ -72,7 +72,8 @@ def test_theorem2_holds_at_large_n(small_theorem2):
     p = small_theorem2
     rows, findings, ph = theorem2.rows(p, theorem2.train(p, p.n_samples))
     assert failing(rows) == []
-    assert ph["alignment"] < ph["growth_half"] <= ph["convergence"]
+    assert ph["alignment"] < ph["slow_growth_end"] < ph["growth_half"] < ph["fast_growth_end"] <= ph["convergence"]
+    assert any("extremal vectors" in f for f in findings)
 
 
 def test_theorem2_fails_at_small_n(small_theorem2):

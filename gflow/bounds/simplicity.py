@@ -102,3 +102,10 @@ def ols_halves(X, y, beta) -> tuple[np.ndarray, np.ndarray, float]:
     bm = np.linalg.lstsq(X[~pos], y[~pos], rcond=None)[0]
     pred = np.where(pos, X @ bp, X @ bm)
     return bp, bm, float(0.5 * np.mean((pred - y) ** 2))
+
+
+def neuron_angles(W: np.ndarray, extremal: list[dict]) -> np.ndarray:
+    """Angle (radians) of every neuron (rows of W) to its nearest extremal vector (either sign)."""
+    U = W / np.linalg.norm(W, axis=1, keepdims=True)
+    E = np.stack([c["w"] for c in extremal])
+    return np.arccos(np.clip((U @ E.T).max(axis=1), -1.0, 1.0))

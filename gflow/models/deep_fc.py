@@ -54,6 +54,12 @@ def forward(theta: FState, X, activation: str = "relu"):
     return h @ theta.V[-1].T + theta.b
 
 
+@functools.lru_cache(maxsize=None)
+def forward_fn(activation: str):
+    """``(θ, X) -> logits`` for an activation: a stable function object (a cache key)."""
+    return functools.partial(forward, activation=activation)
+
+
 def loss(theta: FState, args: dict, activation: str = "relu"):
     """Mean cross-entropy ``(1/N) L``."""
     jax = _jax()

@@ -73,6 +73,20 @@ def vector_field(r: int):
     return field
 
 
+@functools.lru_cache(maxsize=None)
+def batched_field(r: int):
+    """The field evaluated at many saved states at once, ``(t, HState[T, …], args) -> HState[T, …]``
+    (jitted once per r)."""
+    jax = _jax()
+    return jax.jit(jax.vmap(vector_field(r), in_axes=(None, 0, None)))
+
+
+@functools.lru_cache(maxsize=None)
+def logits_fn(r: int):
+    """``(θ, X) -> f`` for degree r: a stable function object (a cache key for compiled curves)."""
+    return functools.partial(logits, r=r)
+
+
 def init_state(k: int, d: int, delta: float, seed: int | np.random.Generator = 0,
                gaussian: np.ndarray | None = None) -> HState:
     """``W_ij = |N(0, δ²)|``, ``b = 0``. Pass ``gaussian`` (k×d standard normals) to

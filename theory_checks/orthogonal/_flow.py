@@ -276,3 +276,14 @@ def plot(report, path) -> None:
     from gflow.plotting import orthogonal_loss
 
     orthogonal_loss(report.context, path)
+
+
+def event_before_bound_row(runs: list[OrthoRun], event: str, bound_key: str, statement: str):
+    """Row: the located ``event`` happens for every λ, no later than ``pred[bound_key]``."""
+    from gflow.report import Row
+
+    t = np.array([r.t(event) if r.t(event) is not None else np.inf for r in runs])
+    bound = np.array([r.pred[bound_key] for r in runs])
+    return Row(f"{event}.exists", statement, float((t - bound).max()), f"{event} − bound ≤ 0", bool(np.all(t <= bound)),
+               margin=float((bound - t).min()),
+               note=f"{event} = " + ", ".join(f"{x:.4g}" for x in t) + "; bound " + ", ".join(f"{b:.4g}" for b in bound))

@@ -38,11 +38,7 @@ def logistic_error(run: _flow.OrthoRun) -> float:
 
 
 def rows(p: Params, runs) -> tuple[list[Row], list[str]]:
-    t2 = np.array([r.t("t2") if r.t("t2") is not None else np.inf for r in runs])
-    bound = np.array([r.pred["t2_bound"] for r in runs])
-    out = [Row("t2.exists", "(i)–(iii) hold together at some t2 ≤ −(1+3ε) ln λ/‖D+‖", float((t2 - bound).max()),
-               "t2 − bound ≤ 0", bool(np.all(t2 <= bound)), margin=float((bound - t2).min()),
-               note="t2 = " + ", ".join(f"{x:.4g}" for x in t2) + "; bound " + ", ".join(f"{b:.4g}" for b in bound))]
+    out = [_flow.event_before_bound_row(runs, "t2", "t2_bound", "(i)–(iii) hold together at some t2 ≤ −(1+3ε) ln λ/‖D+‖")]
     err = np.array([logistic_error(r) for r in runs])
     out.append(Row("logistic", "U+ = Σ_{S+,1} ‖w_j‖² follows U̇ = 2‖D+‖U(1 − U/U+*) from t1 (max relative error "
                    "until 99 % of capacity)", float(err.max()), f"≤ {LOGISTIC_TOL}", bool(err.max() <= LOGISTIC_TOL)))

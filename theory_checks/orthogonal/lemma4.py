@@ -20,11 +20,7 @@ Params = _flow.OrthoParams
 
 
 def rows(p: Params, runs) -> tuple[list[Row], list[str]]:
-    t3 = np.array([r.t("t3") if r.t("t3") is not None else np.inf for r in runs])
-    bound = np.array([r.pred["t3_bound"] for r in runs])
-    out = [Row("t3.exists", "(i), (ii), (iv) hold together at some t3 ≤ −(1+3rε) ln λ/‖D−‖", float((t3 - bound).max()),
-               "t3 − bound ≤ 0", bool(np.all(t3 <= bound)), margin=float((bound - t3).min()),
-               note="t3 = " + ", ".join(f"{x:.4g}" for x in t3) + "; bound " + ", ".join(f"{b:.4g}" for b in bound))]
+    out = [_flow.event_before_bound_row(runs, "t3", "t3_bound", "(i), (ii), (iv) hold together at some t3 ≤ −(1+3rε) ln λ/‖D−‖")]
     moves = []
     for r in runs:
         if r.t("t2") is None or r.t("t3") is None:

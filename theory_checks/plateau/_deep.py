@@ -128,8 +128,7 @@ def mli(p: DeepParams, run: DeepRun, homogeneous: bool = False) -> MLI:
         power = {"b": run.r}
         if run.thetaT.c:
             power["c"] = tuple(range(1, run.r))
-    act = p.activation
-    return MLI(lambda th, X: F.forward(th, X, act), run.theta0, run.thetaT, run.data.X, run.data.labels,
+    return MLI(F.forward_fn(p.activation), run.theta0, run.thetaT, run.data.X, run.data.labels,
                bias_power=power)
 
 

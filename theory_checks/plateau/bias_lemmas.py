@@ -30,7 +30,6 @@ import dataclasses
 
 import numpy as np
 
-from gflow._config import jax as _jax
 from gflow.errors import InputError
 from gflow.models import homogeneous as H
 from gflow.report import Report, Row
@@ -71,8 +70,7 @@ class Derivatives:
 
 
 def derivatives(p: Params, run: _flow.FlowRun) -> Derivatives:
-    jax = _jax()
-    field = jax.jit(jax.vmap(H.vector_field(p.r), in_axes=(None, 0, None)))
+    field = H.batched_field(p.r)
     W, b = run.traj.ys.W, run.traj.ys.b
     bdot = np.asarray(field(0.0, H.HState(W=W, b=b), run.data.args()).b)
     obs = _flow.observables(run, p.r)

@@ -72,8 +72,7 @@ def closed_form_rows(p: Params) -> list[Row]:
 
 def _rates(run: _flow.FlowRun, r: int) -> np.ndarray:
     """``Ẇ_jj / W_jj^(r−1)`` at every saved time, shape (n_t, k)."""
-    jax = _jax()
-    field = jax.jit(jax.vmap(H.vector_field(r), in_axes=(None, 0, None)))
+    field = H.batched_field(r)
     d = field(0.0, H.HState(W=run.traj.ys.W, b=run.traj.ys.b), run.data.args())
     k = len(run.order)
     Wd = np.einsum("tii->ti", run.traj.ys.W[:, :, :k])

@@ -69,7 +69,7 @@ def trained(run: _flow.FlowRun) -> H.HState:
 def curves(p: Params, run: _flow.FlowRun, theta1: H.HState | None = None) -> Curves:
     theta0 = run.traj.y_initial
     theta1 = trained(run) if theta1 is None else theta1
-    mli = MLI(lambda th, X: H.logits(th, X, p.r), H.HState(*theta0), H.HState(*theta1), run.data.X,
+    mli = MLI(H.logits_fn(p.r), H.HState(*theta0), H.HState(*theta1), run.data.X,
               run.data.labels)
     gaps = bias_gaps(np.asarray(theta1.W), np.asarray(theta1.b))
     al = theorem3_alphas(gaps, run.delta, p.r, p.eps, p.c_alpha2, p.c_alpha4)

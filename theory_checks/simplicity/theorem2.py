@@ -6,9 +6,10 @@ S±. For N large enough and λ small the flow converges to θ∞ with
 negative ones on S−, each as one linear unit), so the training loss converges to the
 OLS-on-halves loss (> 0: no interpolation) and the test loss is close to the noise level σ²/2.
 
-Phases (the proof's): early alignment (neurons within 0.1 rad of ±β* — in direction, not
-norm), growth (the positive sum reaches half of ‖β̂+‖), convergence (the training loss within
-1 % of its final value). The solver is gradient descent (see :mod:`._common`); the run is
+Phases (the proof's): early alignment (the median neuron within 0.1 rad of ±β* — in direction,
+not norm; the angle of every neuron to its nearest finite-data extremal vector is reported),
+slow growth (until the positive sum reaches 10 % of ‖β̂+‖), fast growth (10 % → 90 %),
+convergence (the training loss within 1 % of its final value). The solver is gradient descent (see :mod:`._common`); the run is
 repeated with half the step and the change of the final network reported as a row.
 """
 
@@ -18,6 +19,7 @@ import dataclasses
 
 import numpy as np
 
+from gflow.bounds.simplicity import extremal_vectors, neuron_angles
 from gflow.report import Hypothesis, Report, Row
 
 from ._common import SimParams, ols_halves, test_set, train
@@ -42,8 +44,13 @@ def phases(p: Params, run, bp) -> dict:
         if "alignment" not in out and np.median(cos) > np.cos(0.1):
             out["alignment"] = float(t)
         sp, _ = sums(A[i], Ws[i])
-        if "growth_half" not in out and np.linalg.norm(sp) >= 0.5 * np.linalg.norm(bp):
+        frac = np.linalg.norm(sp) / np.linalg.norm(bp)
+        if "slow_growth_end" not in out and frac >= 0.1:   # the sum is still small before this
+            out["slow_growth_end"] = float(t)
+        if "growth_half" not in out and frac >= 0.5:
             out["growth_half"] = float(t)
+        if "fast_growth_end" not in out and frac >= 0.9:   # most of β̂+ is built between the two
+            out["fast_growth_end"] = float(t)
     L = np.array([0.5 * np.mean((run.predict(run.X, i) - run.y) ** 2) for i in range(len(ts))])
     out["convergence"] = float(ts[np.argmax(np.abs(L - L[-1]) <= 0.01 * L[-1])])
     return out
@@ -78,8 +85,16 @@ def rows(p: Params, run, run_half=None) -> tuple[list[Row], list[str], dict]:
                        bool(change <= REL_TOL / 2),
                        note="a non-zero change means the final network is still drifting slowly"))
     ph = phases(p, run, bp)
-    return out, [f"train {train_l:.5g}, OLS-on-halves {ols:.5g}, test {test_l:.5g}, noise σ²/2 = {noise:.4g}; "
-                 f"phases: {ph}"], ph
+    findings = [f"train {train_l:.5g}, OLS-on-halves {ols:.5g}, test {test_l:.5g}, noise σ²/2 = {noise:.4g}; "
+                f"phases: {ph}"]
+    if "alignment" in ph:
+        ev = extremal_vectors(run.X, run.y, starts=30)
+        i = int(np.argmin(np.abs(run.traj.ts - ph["alignment"])))
+        ang = neuron_angles(run.traj.ys.W[i], ev)
+        findings.append(f"at the end of early alignment (t = {run.traj.ts[i]:.3g}) the neurons are within "
+                        f"{np.degrees(np.median(ang)):.2f}° (median), {np.degrees(ang.max()):.2f}° (max) of the nearest of "
+                        f"the {len(ev)} finite-data extremal vectors")
+    return out, findings, ph
 
 
 def run(p: Params, progress=None) -> Report:
