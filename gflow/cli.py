@@ -24,7 +24,7 @@ OPTIONS = {
     "width": int, "noise": float, "activation": str, "t_max": float, "depths": _INT_LIST,
     "dataset": str, "n": int, "m": int, "lam": _FLOAT_LIST, "coords": str, "plateau_tol": float, "kink": float,
     "n_grid": _INT_LIST, "dist": str, "reps": int,
-    "dims": _INT_LIST, "full": "flag", "store": str, "executor": str, "scheduler": str, "dask_local": int,
+    "dims": _INT_LIST, "full": "flag", "batch": "flag", "store": str, "executor": str, "scheduler": str, "dask_local": int,
 }
 HELP = {
     "k": "number of classes (≥ 2)", "r": "degree r of the homogeneous signal (integer ≥ 3)",
@@ -57,6 +57,7 @@ HELP = {
     "executor": "sweep executor: serial, processes or dask",
     "scheduler": "dask scheduler ADDRESS to run the sweep on a cluster",
     "dask_local": "run the sweep on a dask LocalCluster of N workers",
+    "batch": "simplicity.threshold: run the --reps draws of a point as one vmapped solve",
 }
 
 

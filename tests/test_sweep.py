@@ -3,6 +3,8 @@
 import os
 from pathlib import Path
 
+import numpy as np
+
 import pytest
 
 from gflow.sweep import load, point_key, run_sweep
@@ -59,3 +61,15 @@ def test_threshold_fails_when_the_grid_stays_below_it():
     p = threshold.Params(dims=(5,), n_grid=(30, 100), m=60, t_max=2000.0)
     rep = threshold.run(p)
     assert {"d5.ols_regime", "threshold.located"} <= {r.id for r in rep.rows if not r.holds}
+
+
+def test_batched_repetitions_equal_sequential_ones():
+    """Same-shape points as one vmapped gradient descent give the sequential results exactly."""
+    from theory_checks.simplicity._common import SimParams, train_final
+
+    p = SimParams(d=3, m=20, t_max=50.0)
+    seq = train_final(p, 40, reps=3, batched=False)
+    bat = train_final(p, 40, reps=3, batched=True)
+    for (_, _, a1, W1), (_, _, a2, W2) in zip(seq, bat):
+        np.testing.assert_allclose(a1, a2, rtol=1e-10, atol=1e-14)
+        np.testing.assert_allclose(W1, W2, rtol=1e-10, atol=1e-14)

@@ -98,3 +98,58 @@ def test_set(p: SimParams, n: int = 20000):
 
 
 __all__ = ["SimParams", "Trained", "train", "test_set", "ols_halves"]
+
+
+def _batched_gd(n_steps: int):
+    """Gradient descent on a batch of same-shape problems at once: one ``lax.fori_loop`` under
+    ``jax.vmap`` (cached per step count)."""
+    return _BATCHED.setdefault(n_steps, _make_batched_gd(n_steps))
+
+
+_BATCHED: dict = {}
+
+
+def _make_batched_gd(n_steps: int):
+    jax = _jax()
+    field = R.cartesian_field()
+
+    def one(a, W, X, y, dt):
+        args = {"X": X, "y": y, "kink": 0.0}
+
+        def step(_, th):
+            f = field(0.0, th, args)
+            return R.CartState(th.a + dt * f.a, th.W + dt * f.W)
+
+        th = jax.lax.fori_loop(0, n_steps, step, R.CartState(a, W))
+        return th.a, th.W
+
+    return jax.jit(jax.vmap(one, in_axes=(0, 0, 0, 0, None)))
+
+
+def problem(p: SimParams, n: int, rep: int):
+    """Data and balanced init of repetition ``rep`` (rep 0 is the one :func:`train` uses)."""
+    jnp = _jax().numpy
+    rng = np.random.default_rng(np.random.SeedSequence([p.seed, 2, n, rep]))
+    X, y = linear_teacher(n, p.beta, p.sigma, p.dist, seed=rng)
+    init_seed = [p.seed, 1] + ([rep] if rep else [])  # rep 0: the init train() uses
+    sph, s, _ = R.init(p.m, p.d, p.lam[0], seed=np.random.default_rng(np.random.SeedSequence(init_seed)))
+    cart = R.to_cartesian(R.SphState(*map(jnp.asarray, sph)), jnp.asarray(s))
+    return X, y, np.asarray(cart.a), np.asarray(cart.W)
+
+
+def train_final(p: SimParams, n: int, reps: int, batched: bool = True) -> list[tuple]:
+    """Final ``(X, y, a, W)`` of ``reps`` independent runs on N samples (seeds differ). ``batched``:
+    all runs in one vmapped gradient descent (same shapes); else one after the other."""
+    jnp = _jax().numpy
+    probs = [problem(p, n, r) for r in range(reps)]
+    n_steps = int(round(p.t_max / p.dt))
+    gd = _batched_gd(n_steps)
+    stack = lambda i: jnp.asarray(np.stack([q[i] for q in probs]))  # noqa: E731
+    if batched:
+        A, Wf = gd(stack(2), stack(3), stack(0), stack(1), p.dt)
+        return [(q[0], q[1], np.asarray(A[i]), np.asarray(Wf[i])) for i, q in enumerate(probs)]
+    out = []
+    for q in probs:
+        A, Wf = gd(*(jnp.asarray(x)[None] for x in (q[2], q[3], q[0], q[1])), p.dt)
+        out.append((q[0], q[1], np.asarray(A[0]), np.asarray(Wf[0])))
+    return out

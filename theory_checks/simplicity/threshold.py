@@ -24,7 +24,7 @@ import numpy as np
 from gflow.errors import InputError
 from gflow.report import Hypothesis, Report, Row
 
-from ._common import SimParams, ols_halves, test_set, train
+from ._common import SimParams, ols_halves, test_set, train_final
 
 ID = "simplicity.threshold"
 TITLE = "optimisation threshold: interpolation below N*, OLS above; N* grows with d"
@@ -41,6 +41,8 @@ class Params(SimParams):
     executor: str = "serial"                             # serial, processes or dask [--executor]
     scheduler: str | None = None                         # dask scheduler address [--scheduler]
     dask_local: int | None = None                        # a dask LocalCluster of N workers [--dask-local]
+    reps: int = 1                                        # draws per point, averaged [--reps]
+    batch: bool | None = None                            # vmap the draws (default: only off the CPU) [--batch]
 
     def validate(self) -> None:
         super().validate()
@@ -58,26 +60,37 @@ class Params(SimParams):
         return self
 
 
-def point(d: int, n: int, m: int, sigma: float, dist: str, lam: float, dt: float, t_max: float, seed: int) -> dict:
-    """One sweep point: train on N samples in dimension d, return the losses (module level, so a
-    process or Dask worker can import it)."""
+def point(d: int, n: int, m: int, sigma: float, dist: str, lam: float, dt: float, t_max: float, seed: int,
+          reps: int = 1, batch: bool | None = None) -> dict:
+    """One sweep point: train on N samples in dimension d (``reps`` independent draws, averaged),
+    return the losses (module level, so a process or Dask worker can import it).
+
+    Repetitions have the same shapes and can run as one ``jax.vmap``-ed gradient descent.
+    Measured on the 2-core CPU this is *slower* than one after the other (1.2×,
+    ``benchmarks/RESULTS.md``), so ``batch=None`` batches only on an accelerator backend."""
     from gflow._config import jax
 
-    jax()
+    jax_mod = jax()
     p = SimParams(d=d, n_samples=n, m=m, sigma=sigma, dist=dist, lam=(lam,), dt=dt, t_max=t_max, seed=seed)
-    net = train(p, n)
-    bp, bm, ols = ols_halves(net.X, net.y, p.beta)
+    if batch is None:
+        batch = jax_mod.default_backend() != "cpu"
     Xt, yt = test_set(p)
     pos = Xt @ p.beta > 0
-    return {"train": net.train_loss(), "test": float(0.5 * np.mean((net.predict(Xt) - yt) ** 2)),
-            "ols_train": ols, "ols_test": float(0.5 * np.mean((np.where(pos, Xt @ bp, Xt @ bm) - yt) ** 2)),
-            "noise": sigma**2 / 2}
+    rows = []
+    for X, y, a, W in train_final(p, n, reps, batched=batch):
+        bp, bm, ols = ols_halves(X, y, p.beta)
+        rows.append((0.5 * np.mean((np.maximum(X @ W.T, 0) @ a - y) ** 2),
+                     0.5 * np.mean((np.maximum(Xt @ W.T, 0) @ a - yt) ** 2), ols,
+                     0.5 * np.mean((np.where(pos, Xt @ bp, Xt @ bm) - yt) ** 2)))
+    tr, te, ot, ote = (float(v) for v in np.mean(rows, axis=0))
+    return {"train": tr, "test": te, "ols_train": ot, "ols_test": ote, "noise": sigma**2 / 2}
 
 
 def measure(p: Params, progress=None):
     from gflow.sweep import run_sweep
 
-    points = [dict(d=d, n=n, m=p.m, sigma=p.sigma, dist=p.dist, lam=p.lam[0], dt=p.dt, t_max=p.t_max, seed=p.seed)
+    points = [dict(d=d, n=n, m=p.m, sigma=p.sigma, dist=p.dist, lam=p.lam[0], dt=p.dt, t_max=p.t_max, seed=p.seed,
+                   reps=p.reps, **({} if p.batch is None else {"batch": p.batch}))
               for d in p.dims for n in p.n_grid]
     store = p.store or tempfile.mkdtemp(prefix="gflow-threshold-")
     cb = None if progress is None else (lambda i, n: progress(0, 1, i, max(n, 1)))
