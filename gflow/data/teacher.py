@@ -1,8 +1,17 @@
 """Linear-teacher data of the simplicity-bias paper (2025): ``y = <β*, x> + η``.
 
-``dist``: ``"gaussian"`` (x ~ N(0, I_d), symmetric, as in the paper's experiments) or
-``"skewed"`` (x ~ Exp(1) − 1 coordinates: centred but *not* symmetric — a setting where the
-paper's symmetry assumption fails). Noise ``η ~ N(0, σ²)``.
+``dist``:
+
+* ``"gaussian"``: x ~ N(0, I_d) — symmetric, as in the paper's experiments (Section 5);
+* ``"cone"``: ``x = ε (β*/‖β*‖ + η g)``, ε uniform on {±1}, g ~ N(0, I_d), η = ``CONE_ETA`` — our
+  reconstruction of the example after Assumption 1 (its formula was lost in extraction): the
+  data sit in a narrow double cone around ±β*, so the activation cone containing β* keeps a
+  non-vanishing volume (items 3–4), and the law is symmetric, continuous and sub-Gaussian;
+  ``Σ = E[xxᵀ] = β̄β̄ᵀ + η² I``;
+* ``"skewed"``: coordinates Exp(1) − 1 — centred but *not* symmetric, where the paper's symmetry
+  assumption fails.
+
+Noise ``η ~ N(0, σ²)``.
 """
 
 from __future__ import annotations
@@ -11,12 +20,17 @@ import numpy as np
 
 from ..errors import InputError
 
-DISTRIBUTIONS = ("gaussian", "skewed")
+DISTRIBUTIONS = ("gaussian", "cone", "skewed")
+CONE_ETA = 0.3
 
 
-def sample_x(n: int, d: int, dist: str, rng: np.random.Generator) -> np.ndarray:
+def sample_x(n: int, d: int, dist: str, rng: np.random.Generator, axis: np.ndarray | None = None) -> np.ndarray:
     if dist == "gaussian":
         return rng.standard_normal((n, d))
+    if dist == "cone":
+        u = np.ones(d) / np.sqrt(d) if axis is None else axis / np.linalg.norm(axis)
+        eps = rng.choice([-1.0, 1.0], size=(n, 1))
+        return eps * (u + CONE_ETA * rng.standard_normal((n, d)))
     if dist == "skewed":
         return rng.exponential(1.0, (n, d)) - 1.0
     raise InputError(f"dist must be one of {DISTRIBUTIONS}, got {dist!r}")
@@ -30,5 +44,16 @@ def linear_teacher(n: int, beta: np.ndarray, sigma: float, dist: str = "gaussian
     if not sigma >= 0:
         raise InputError(f"sigma must be ≥ 0, got {sigma}")
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    X = sample_x(n, len(beta), dist, rng)
+    X = sample_x(n, len(beta), dist, rng, axis=beta)
     return X, X @ beta + sigma * rng.standard_normal(n)
+
+
+def second_moment(dist: str, beta: np.ndarray) -> np.ndarray:
+    """``Σ = E[xxᵀ]`` for the symmetric laws (the infinite-data field is ``D(w) = Σβ*/2``)."""
+    d = len(beta)
+    if dist == "gaussian":
+        return np.eye(d)
+    if dist == "cone":
+        u = beta / np.linalg.norm(beta)
+        return np.outer(u, u) + CONE_ETA**2 * np.eye(d)
+    raise InputError(f"no closed-form Σβ*/2 field for the non-symmetric law {dist!r}")

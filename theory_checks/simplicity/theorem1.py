@@ -4,7 +4,8 @@
 grid of N (expectation over ``reps`` draws; sup by many directions + local ascent): the fitted
 log-log slope in N is −1/2 within ``SLOPE_TOL``, and ``sup/√(d log N/N)`` does not grow along the
 grid, so one constant C (reported) bounds the whole grid. D(w) = Σβ*/2 is exact for the
-Gaussian law (see :mod:`gflow.bounds.simplicity`); this check therefore needs ``--dist gaussian``.
+symmetric laws (see :mod:`gflow.bounds.simplicity`); this check therefore needs ``--dist gaussian``
+or ``cone``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from gflow.bounds.simplicity import D_linear_symmetric, sup_deviation
-from gflow.data.teacher import linear_teacher
+from gflow.data.teacher import linear_teacher, second_moment
 from gflow.errors import InputError
 from gflow.fitting import slope
 from gflow.report import Hypothesis, Report, Row
@@ -26,7 +27,7 @@ SLOPE_TOL = 0.15
 
 
 def measure(p: Params) -> np.ndarray:
-    D = D_linear_symmetric(p.beta)
+    D = D_linear_symmetric(p.beta, second_moment(p.dist, p.beta))
     out = []
     for n in p.n_grid:
         sups = [sup_deviation(*linear_teacher(n, p.beta, p.sigma, p.dist, seed=np.random.default_rng([p.seed, n, r])),
@@ -52,8 +53,9 @@ def rows(p: Params, sups: np.ndarray) -> tuple[list[Row], list[str]]:
 
 def run(p: Params, progress=None) -> Report:
     p.validate()
-    if p.dist != "gaussian":
-        raise InputError("simplicity.theorem1 compares with the closed form D(w) = Σβ*/2, exact for --dist gaussian")
+    if p.dist not in ("gaussian", "cone"):
+        raise InputError("simplicity.theorem1 compares with the closed form D(w) = Σβ*/2, exact for the symmetric "
+                         "laws (--dist gaussian or cone)")
     sups = measure(p)
     row_list, findings = rows(p, sups)
     hyps = [Hypothesis("the law of x is continuous", "yes", p.dist, True),

@@ -103,10 +103,12 @@ def run(p: Params, progress=None) -> Report:
     half = train(p, p.n_samples, dt=p.dt / 2)
     row_list, findings, ph = rows(p, net, half)
     st = net.traj.stats.merge(half.traj.stats)
-    hyps = [Hypothesis("x symmetric, continuous, sub-Gaussian (Assumption 1, items 1, 2, 5)", "gaussian", p.dist,
-                       p.dist == "gaussian"),
-            Hypothesis("the cone conditions (items 3–4) and the init of Eq. (8)", "as in the paper",
-                       "Gaussian x, balanced Gaussian init", False, "like the paper's experiments (Section 5)"),
+    hyps = [Hypothesis("x symmetric, continuous, sub-Gaussian (Assumption 1, items 1, 2, 5)", "gaussian or cone", p.dist,
+                       p.dist in ("gaussian", "cone")),
+            Hypothesis("the cone conditions (items 3–4)", "--dist cone (our reconstruction)", p.dist, p.dist == "cone",
+                       "" if p.dist == "cone" else "Gaussian x, like the paper's experiments (Section 5)"),
+            Hypothesis("the init of Eq. (8) (lost in extraction)", "Eq. (8)", "balanced Gaussian init", False,
+                       "small balanced init |a_j| = ‖w_j‖, as in Equations 2–3"),
             Hypothesis("N large with respect to d (the theorem needs N ≳ d³ at least)", f"≥ {p.d ** 3}", p.n_samples,
                        p.n_samples >= p.d**3)]
     return Report(check=ID, title=TITLE, rows=row_list, hypotheses=hyps, params=dataclasses.asdict(p),
