@@ -102,3 +102,19 @@ def test_cone_law_meets_the_assumptions_and_theorem2_is_exact(small_theorem2):
     rows, _, _ = theorem2.rows(p, theorem2.train(p, p.n_samples))
     by = {r.id: r for r in rows}
     assert failing(rows) == [] and by["positive_sum"].measured < 1e-3 and by["negative_sum"].measured < 1e-3
+
+
+def test_fast_gd_step_is_the_euler_step_of_the_field():
+    from gflow._config import jax as _jax
+    from gflow.models import relu2 as R
+
+    jnp = _jax().numpy
+    rng = np.random.default_rng(5)
+    X, y = rng.standard_normal((300, 4)), rng.standard_normal(300)
+    W, a = rng.standard_normal((20, 4)), rng.standard_normal(20)
+    W[0] = 0.0  # a dead neuron: pre-activation exactly 0, σ'(0) = 0 in both
+    f = R.cartesian_field()(0.0, R.CartState(jnp.asarray(a), jnp.asarray(W)),
+                            {"X": jnp.asarray(X), "y": jnp.asarray(y), "kink": 0.0})
+    a1, W1 = R.gd_step(jnp.asarray(a), jnp.asarray(W), jnp.asarray(X.T), jnp.asarray(y), 0.1)
+    np.testing.assert_allclose(np.asarray(a1), a + 0.1 * np.asarray(f.a), rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(np.asarray(W1), W + 0.1 * np.asarray(f.W), rtol=1e-13, atol=1e-15)

@@ -73,3 +73,15 @@ def test_batched_repetitions_equal_sequential_ones():
     for (_, _, a1, W1), (_, _, a2, W2) in zip(seq, bat):
         np.testing.assert_allclose(a1, a2, rtol=1e-10, atol=1e-14)
         np.testing.assert_allclose(W1, W2, rtol=1e-10, atol=1e-14)
+
+
+def test_threshold_ignores_points_where_ols_itself_interpolates():
+    import pandas as pd
+
+    df = pd.DataFrame({"n": [10, 30, 100], "noise": 0.125, "train": [1e-30, 0.12, 0.12],
+                       "ols_train": [1e-31, 0.12, 0.12]})
+    assert threshold.threshold(df) == 30  # N = 10: both losses vanish (ratio 10), not past N*
+    df.loc[1, "train"] = 0.01
+    assert threshold.threshold(df) == 100
+    df.loc[2, "train"] = 0.01
+    assert threshold.threshold(df) is None

@@ -77,6 +77,21 @@ def cartesian_field():
     return field
 
 
+def gd_step(a, W, XT, y, dt):
+    """One gradient-descent step ``θ ← θ + dt·F(θ)`` of the Cartesian field at κ = 0, written
+    for speed: inputs transposed (``XT`` is (d, n)), the activation mask computed once and
+    shared by the forward and backward passes, ``1/n`` folded into the residual. Mathematically
+    the step of :func:`cartesian_field` with ``kink = 0`` (tested to rounding); measured 1.9×
+    faster per step at N = 10⁴, m = 200, d = 5 (``benchmarks/RESULTS.md``), where the general
+    field also forms the (n, m) kink scale that κ = 0 does not need."""
+    jnp = _jax().numpy
+    pre = W @ XT                                    # (m, n)
+    act = pre > 0
+    res = (a @ jnp.where(act, pre, 0.0) - y) / XT.shape[1]
+    D = -(jnp.where(act, res[None, :], 0.0) @ XT.T)  # (m, d)
+    return a + dt * (D * W).sum(-1), W + dt * a[:, None] * D
+
+
 def to_cartesian(state: SphState, s) -> CartState:
     jnp = _jax().numpy
     wbar = state.wbar / jnp.linalg.norm(state.wbar, axis=-1, keepdims=True)

@@ -99,9 +99,11 @@ def measure(p: Params, progress=None):
 
 
 def threshold(df_d) -> int | None:
-    """First N from which train/OLS-train ≥ RATIO for every larger N (None if never)."""
+    """First N from which train/OLS-train ≥ RATIO for every larger N (None if never). A point where
+    OLS on halves itself interpolates (its loss below a tenth of the noise: a half has ≤ d
+    samples) is below the threshold whatever the ratio of two vanishing losses says."""
     df_d = df_d.sort_values("n")
-    ok = (df_d["train"] / df_d["ols_train"] >= RATIO).to_numpy()
+    ok = ((df_d["train"] / df_d["ols_train"] >= RATIO) & (df_d["ols_train"] > 0.1 * df_d["noise"])).to_numpy()
     for i in range(len(ok)):
         if ok[i:].all():
             return int(df_d["n"].iloc[i])
