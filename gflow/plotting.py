@@ -234,27 +234,48 @@ def orthogonal_animation(run, path: str | os.PathLike, frames: int = 60) -> None
     del io
 
 
-def threshold_curves(df, path: str | os.PathLike) -> None:
-    """The simplicity paper's Figure 1: train and test loss at convergence against N (log scale),
-    with OLS on the two halves and the noise level, one panel per dimension d."""
+def threshold_curves(df, path: str | os.PathLike, n_star: dict | None = None, floor_ratio: float = 1e-3) -> None:
+    """The simplicity paper's Figure 1: train and test loss at the end of training against N (log
+    scale), with OLS on the two halves and the noise level σ²/2, one panel per dimension d (shared
+    y axis). Losses below ``floor_ratio``·σ²/2 (interpolation, down to 1e−30) are drawn on the floor as
+    open triangles so the regime change stays readable; ``n_star`` ({d: N*}) shades the
+    interpolation regime N < N* and marks N*."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import numpy as np
 
     dims = sorted(df["d"].unique())
-    fig, axes = plt.subplots(1, len(dims), figsize=(5.2 * len(dims), 3.8), squeeze=False)
+    noise = float(df["noise"].iloc[0])
+    floor = floor_ratio * noise
+    fig, axes = plt.subplots(1, len(dims), figsize=(4.6 * len(dims), 3.6), squeeze=False, sharey=True)
     for ax, d in zip(axes[0], dims):
         sub = df[df["d"] == d].sort_values("n")
-        ax.loglog(sub["n"], sub["train"], "o-", color="C0", label="network, train")
-        ax.loglog(sub["n"], sub["test"], "o-", color="C3", label="network, test")
-        ax.loglog(sub["n"], sub["ols_train"], "--", color="C0", alpha=0.6, label="OLS on halves, train")
-        ax.loglog(sub["n"], sub["ols_test"], "--", color="C3", alpha=0.6, label="OLS on halves, test")
-        ax.axhline(float(sub["noise"].iloc[0]), color="k", lw=0.8, ls=":", label="noise σ²/2")
+        n = sub["n"].to_numpy()
+        star = (n_star or {}).get(d, (n_star or {}).get(str(d)))
+        if star is not None:
+            ax.axvspan(n.min() / 1.5, star, color="0.93", zorder=0, label="interpolation regime (N < N*)")
+            ax.axvline(star, color="0.4", lw=0.8, ls="--")
+            ax.text(star, 0.97, f" N* = {star}", fontsize=8, color="0.3", va="top", transform=ax.get_xaxis_transform())
+        for key, color, style, label in (("train", "C0", "o-", "network, train"), ("test", "C3", "o-", "network, test"),
+                                         ("ols_train", "C0", "--", "OLS on halves, train"),
+                                         ("ols_test", "C3", "--", "OLS on halves, test")):
+            v = sub[key].to_numpy()
+            ax.plot(n, np.maximum(v, floor), style, color=color, alpha=1.0 if style == "o-" else 0.6, lw=1.4,
+                    ms=4.5, label=label)
+            low = v < floor
+            if low.any() and style == "o-":
+                ax.plot(n[low], np.full(low.sum(), floor), "v", color=color, mfc="white", ms=7)
+        ax.axhline(noise, color="k", lw=0.8, ls=":", label="noise σ²/2")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlim(n.min() / 1.5, n.max() * 1.5)
         ax.set_xlabel("number of training samples N")
-        ax.set_ylabel("loss at the end of training")
         ax.set_title(f"d = {d}")
-        ax.legend(fontsize=7)
-    fig.tight_layout()
+    axes[0][0].set_ylabel(f"loss at the end of training\n(▽: below {floor:.2g}, interpolation)")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=7.5, loc="lower center", ncol=3, frameon=False)
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
     _save(fig, path)
     plt.close(fig)

@@ -170,10 +170,14 @@ def render(report: Report, console=None) -> None:
                      fmt(r.bound), holds)
     console.print(rows)
     s = report.solver
+    tol = "" if s.get("rtol") is None else f" rtol={fmt(s.get('rtol'))} atol={fmt(s.get('atol'))}"
+    step = f" dt={fmt(s['dt'])}" if s.get("dt") is not None else ""
+    timing = ", ".join(f"{fmt(s[k])} s {label}" for k, label in (("wall_s", "solving"), ("compile_s", "compiling"))
+                       if s.get(k) is not None)
     console.print(
-        f"solver {s.get('name')} rtol={fmt(s.get('rtol'))} atol={fmt(s.get('atol'))}: "
-        f"{s.get('steps')} steps ({s.get('rejected')} rejected), {s.get('rhs_evals')} field evaluations, "
-        f"{fmt(s.get('wall_s'))} s solving + {fmt(s.get('compile_s'))} s compiling"
+        f"solver {s.get('name')}{tol}{step}: "
+        f"{s.get('steps')} steps ({s.get('rejected')} rejected), {s.get('rhs_evals')} field evaluations"
+        + (f", {timing}" if timing else "")
     )
     for f in report.findings:
         console.print(f"[cyan]finding:[/cyan] {f}")

@@ -115,6 +115,8 @@ def test_fast_gd_step_is_the_euler_step_of_the_field():
     W[0] = 0.0  # a dead neuron: pre-activation exactly 0, σ'(0) = 0 in both
     f = R.cartesian_field()(0.0, R.CartState(jnp.asarray(a), jnp.asarray(W)),
                             {"X": jnp.asarray(X), "y": jnp.asarray(y), "kink": 0.0})
-    a1, W1 = R.gd_step(jnp.asarray(a), jnp.asarray(W), jnp.asarray(X.T), jnp.asarray(y), 0.1)
-    np.testing.assert_allclose(np.asarray(a1), a + 0.1 * np.asarray(f.a), rtol=1e-13, atol=1e-15)
-    np.testing.assert_allclose(np.asarray(W1), W + 0.1 * np.asarray(f.W), rtol=1e-13, atol=1e-15)
+    for size in (None, 64, 300):  # one block; blocks with zero padding (300 = 4·64 + 44); exact fit
+        XT, Y = R.chunk_samples(jnp.asarray(X), jnp.asarray(y), size)
+        a1, W1 = R.gd_step(jnp.asarray(a), jnp.asarray(W), XT, Y, 300, 0.1)
+        np.testing.assert_allclose(np.asarray(a1), a + 0.1 * np.asarray(f.a), rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(np.asarray(W1), W + 0.1 * np.asarray(f.W), rtol=1e-12, atol=1e-15)

@@ -81,7 +81,8 @@ def test_threshold_ignores_points_where_ols_itself_interpolates():
     df = pd.DataFrame({"n": [10, 30, 100], "noise": 0.125, "train": [1e-30, 0.12, 0.12],
                        "ols_train": [1e-31, 0.12, 0.12]})
     assert threshold.threshold(df) == 30  # N = 10: both losses vanish (ratio 10), not past N*
+    assert threshold.bracket(df) == (10, 30)
     df.loc[1, "train"] = 0.01
     assert threshold.threshold(df) == 100
     df.loc[2, "train"] = 0.01
-    assert threshold.threshold(df) is None
+    assert threshold.threshold(df) is None and threshold.bracket(df) == (None, None)

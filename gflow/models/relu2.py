@@ -77,18 +77,41 @@ def cartesian_field():
     return field
 
 
-def gd_step(a, W, XT, y, dt):
-    """One gradient-descent step ``θ ← θ + dt·F(θ)`` of the Cartesian field at κ = 0, written
-    for speed: inputs transposed (``XT`` is (d, n)), the activation mask computed once and
-    shared by the forward and backward passes, ``1/n`` folded into the residual. Mathematically
-    the step of :func:`cartesian_field` with ``kink = 0`` (tested to rounding); measured 1.9×
-    faster per step at N = 10⁴, m = 200, d = 5 (``benchmarks/RESULTS.md``), where the general
-    field also forms the (n, m) kink scale that κ = 0 does not need."""
+CHUNK = 1024        # samples per block when N > CHUNK_ABOVE (measured, benchmarks/gd_step.py)
+CHUNK_ABOVE = 4096
+
+
+def chunk_samples(X, y, size: int | None = None):
+    """``(XT, Y)``: the samples in blocks, ``XT`` of shape (B, d, C) and ``Y`` (B, C), zero-padded.
+    A padded sample has x = 0, so its pre-activations are 0 and (σ'(0) = 0) it contributes nothing.
+    Default block: all N samples up to ``CHUNK_ABOVE``, else ``CHUNK`` (the (m, C) blocks then stay
+    in cache: measured 1.4× faster per step at N = 10⁴, m = 200)."""
     jnp = _jax().numpy
-    pre = W @ XT                                    # (m, n)
-    act = pre > 0
-    res = (a @ jnp.where(act, pre, 0.0) - y) / XT.shape[1]
-    D = -(jnp.where(act, res[None, :], 0.0) @ XT.T)  # (m, d)
+    n, d = X.shape
+    size = size or (n if n <= CHUNK_ABOVE else CHUNK)
+    pad = (-n) % size
+    Xp = jnp.concatenate([jnp.asarray(X), jnp.zeros((pad, d), X.dtype)])
+    yp = jnp.concatenate([jnp.asarray(y), jnp.zeros(pad, X.dtype)])
+    return Xp.reshape(-1, size, d).transpose(0, 2, 1), yp.reshape(-1, size)
+
+
+def gd_step(a, W, XT, Y, n, dt):
+    """One gradient-descent step ``θ ← θ + dt·F(θ)`` of the Cartesian field at κ = 0 on samples
+    blocked by :func:`chunk_samples` (``n``: the number of real samples). Mathematically the step
+    of :func:`cartesian_field` with ``kink = 0`` (tested to rounding): per block the activation mask
+    is computed once and shared by the forward and backward passes, and the blocks' ``D``
+    contributions are summed in a ``lax.scan``."""
+    jax = _jax()
+    jnp = jax.numpy
+
+    def block(D, xy):
+        xt, yy = xy
+        pre = W @ xt                                       # (m, C)
+        act = pre > 0
+        res = (a @ jnp.where(act, pre, 0.0) - yy) / n
+        return D - jnp.where(act, res[None, :], 0.0) @ xt.T, None
+
+    D, _ = jax.lax.scan(block, jnp.zeros_like(W), (XT, Y))
     return a + dt * (D * W).sum(-1), W + dt * a[:, None] * D
 
 

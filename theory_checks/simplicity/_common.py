@@ -106,12 +106,13 @@ def _gd(batched: bool):
     """Gradient descent ``n_steps`` steps of :func:`gflow.models.relu2.gd_step` in one
     ``lax.fori_loop``; the step count is a traced argument (one compilation per shape). With
     ``batched`` the problems come stacked on a leading axis and run under ``jax.vmap``; without
-    it a single problem runs unbatched (a vmap over a batch of one was measured 1.2× slower)."""
+    it a single problem runs unbatched (``benchmarks/gd_step.py``: a vmap over one problem made
+    the general field's step 1.7× slower)."""
     jax = _jax()
 
     def one(a, W, X, y, dt, n_steps):
-        XT = X.T
-        return jax.lax.fori_loop(0, n_steps, lambda _, th: R.gd_step(th[0], th[1], XT, y, dt), (a, W))
+        XT, Y = R.chunk_samples(X, y)
+        return jax.lax.fori_loop(0, n_steps, lambda _, th: R.gd_step(th[0], th[1], XT, Y, X.shape[0], dt), (a, W))
 
     return jax.jit(jax.vmap(one, in_axes=(0, 0, 0, 0, None, None)) if batched else one)
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import tempfile
+import time
 
 import numpy as np
 
@@ -70,6 +71,7 @@ def point(d: int, n: int, m: int, sigma: float, dist: str, lam: float, dt: float
     ``benchmarks/RESULTS.md``), so ``batch=None`` batches only on an accelerator backend."""
     from gflow._config import jax
 
+    t0 = time.perf_counter()
     jax_mod = jax()
     p = SimParams(d=d, n_samples=n, m=m, sigma=sigma, dist=dist, lam=(lam,), dt=dt, t_max=t_max, seed=seed)
     if batch is None:
@@ -83,7 +85,8 @@ def point(d: int, n: int, m: int, sigma: float, dist: str, lam: float, dt: float
                      0.5 * np.mean((np.maximum(Xt @ W.T, 0) @ a - yt) ** 2), ols,
                      0.5 * np.mean((np.where(pos, Xt @ bp, Xt @ bm) - yt) ** 2)))
     tr, te, ot, ote = (float(v) for v in np.mean(rows, axis=0))
-    return {"train": tr, "test": te, "ols_train": ot, "ols_test": ote, "noise": sigma**2 / 2}
+    return {"train": tr, "test": te, "ols_train": ot, "ols_test": ote, "noise": sigma**2 / 2,
+            "wall_s": time.perf_counter() - t0}
 
 
 def measure(p: Params, progress=None):
@@ -108,6 +111,17 @@ def threshold(df_d) -> int | None:
         if ok[i:].all():
             return int(df_d["n"].iloc[i])
     return None
+
+
+def bracket(df_d) -> tuple[int | None, int | None]:
+    """``(N_below, N*)``: the grid point just below the threshold and the threshold itself, so that
+    the true threshold lies in ``(N_below, N*]`` (``N_below`` is None when N* is the first point)."""
+    star = threshold(df_d)
+    ns = sorted(int(n) for n in df_d["n"])
+    if star is None:
+        return None, None
+    i = ns.index(star)
+    return (ns[i - 1] if i else None), star
 
 
 def rows(p: Params, df) -> tuple[list[Row], list[str]]:
@@ -140,6 +154,14 @@ def rows(p: Params, df) -> tuple[list[Row], list[str]]:
             expo = np.log(located[ds[-1]] / located[ds[0]]) / np.log(ds[-1] / ds[0])
             findings.append(f"N* grows like d^{expo:.2f} between d = {ds[0]} and {ds[-1]} on this grid (the paper: d³); "
                             "a coarse grid only brackets N*")
+        lo, hi = bracket(df[df["d"] == ds[0]]), bracket(df[df["d"] == ds[-1]])
+        if lo[0] and hi[0]:  # both brackets closed: N*(d) ∈ (lo, hi] bounds the exponent
+            span = np.log(ds[-1] / ds[0])
+            e_min = np.log(hi[0] / lo[1]) / span
+            e_max = np.log(hi[1] / lo[0]) / span
+            findings.append(f"the grid brackets N*(d={ds[0]}) ∈ ({lo[0]}, {lo[1]}] and N*(d={ds[-1]}) ∈ ({hi[0]}, {hi[1]}], "
+                            f"so the exponent of N* ∝ d^e lies in [{e_min:.2f}, {e_max:.2f}]"
+                            + (" (contains the paper's 3)" if e_min <= 3 <= e_max else " (excludes the paper's 3)"))
     return out, findings
 
 
@@ -148,11 +170,14 @@ def run(p: Params, progress=None) -> Report:
     p = p.resolved()
     df = measure(p, progress)
     row_list, findings = rows(p, df)
+    steps = int(len(df) * p.reps * round(p.t_max / p.dt))
+    wall = float(df["wall_s"].sum()) if "wall_s" in df and df["wall_s"].notna().all() else None
     hyps = [Hypothesis("Gaussian inputs and Gaussian (balanced) init, as in the paper's Figure 1", "gaussian", p.dist,
                        p.dist == "gaussian")]
     return Report(check=ID, title=TITLE, rows=row_list, hypotheses=hyps, params=dataclasses.asdict(p),
-                  solver={"name": "gd", "rtol": None, "atol": None, "steps": int(len(df) * p.t_max / p.dt), "rejected": 0,
-                          "rhs_evals": int(len(df) * p.t_max / p.dt), "wall_s": None, "compile_s": None},
+                  solver={"name": "gd", "rtol": None, "atol": None, "dt": p.dt, "steps": steps, "rejected": 0,
+                          "rhs_evals": steps, "wall_s": wall, "compile_s": None,
+                          "note": "wall_s: seconds summed over the sweep's points (each includes its compilation)"},
                   phase_times={f"N*(d={d})": threshold(df[df["d"] == d]) for d in p.dims}, initial_state=None,
                   final_state=None, findings=findings, context=df, extra={"table": df.to_dict(orient="records")})
 
@@ -160,4 +185,5 @@ def run(p: Params, progress=None) -> Report:
 def plot(report: Report, path) -> None:
     from gflow.plotting import threshold_curves
 
-    threshold_curves(report.context, path)
+    threshold_curves(report.context, path,
+                     n_star={int(k.split("=")[1].rstrip(")")): v for k, v in report.phase_times.items()})
