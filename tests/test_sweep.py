@@ -86,3 +86,15 @@ def test_threshold_ignores_points_where_ols_itself_interpolates():
     assert threshold.threshold(df) == 100
     df.loc[2, "train"] = 0.01
     assert threshold.threshold(df) is None and threshold.bracket(df) == (None, None)
+
+
+def test_threshold_refinement_bisects_the_bracket(tmp_path):
+    base = dict(dims=(3,), n_grid=(10, 100, 1000), m=60, t_max=2000.0, store=str(tmp_path / "s"))
+    coarse = threshold.run(threshold.Params(**base))
+    lo, hi = threshold.bracket(coarse.context)
+    fine = threshold.run(threshold.Params(**base, refine=1))
+    ns = sorted(fine.context["n"])
+    mid = int(round(np.sqrt(lo * hi)))
+    assert len(ns) == 4 and mid in ns  # one geometric midpoint added inside the bracket
+    lo2, hi2 = threshold.bracket(fine.context)
+    assert lo <= lo2 < hi2 <= hi and (lo2, hi2) in ((lo, mid), (mid, hi))

@@ -10,7 +10,9 @@ and reports the fitted exponent when both are located. Every point is a full tra
 (gradient descent, see :mod:`._common`), run through :mod:`gflow.sweep`: stored as it
 finishes, resumable, on local processes or Dask.
 
-The default is CI-sized; ``--full`` (CLI) runs the paper-sized grid (N up to 10⁴, more neurons).
+``--refine K`` then bisects the bracket ``(N_below, N*]`` K times per d (geometric midpoints,
+each a new sweep point). The default is CI-sized; ``--full`` (CLI) runs the paper-sized grid
+(N up to 10⁴, m = 200, t = 10⁴, two refinement rounds).
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ class Params(SimParams):
     dask_local: int | None = None                        # a dask LocalCluster of N workers [--dask-local]
     reps: int = 1                                        # draws per point, averaged [--reps]
     batch: bool | None = None                            # vmap the draws (default: only off the CPU) [--batch]
+    refine: int | None = None                            # bisection rounds on N* (default 0; 2 with --full) [--refine]
 
     def validate(self) -> None:
         super().validate()
@@ -51,13 +54,15 @@ class Params(SimParams):
             raise InputError(f"dims must be increasing integers ≥ 2, got {self.dims}")
         if self.executor not in ("serial", "processes", "dask"):
             raise InputError(f"executor must be serial, processes or dask, got {self.executor!r}")
+        if self.refine is not None and not 0 <= self.refine <= 10:
+            raise InputError(f"refine must be between 0 and 10 rounds, got {self.refine}")
         if self.dask_local is not None and self.dask_local < 1:
             raise InputError("dask-local must be ≥ 1")
 
     def resolved(self) -> "Params":
         if self.full:
             return dataclasses.replace(self, n_grid=(10, 30, 100, 300, 1000, 3000, 10000), m=200, t_max=10000.0,
-                                       full=False)
+                                       full=False, refine=2 if self.refine is None else self.refine)
         return self
 
 
@@ -67,8 +72,9 @@ def point(d: int, n: int, m: int, sigma: float, dist: str, lam: float, dt: float
     return the losses (module level, so a process or Dask worker can import it).
 
     Repetitions have the same shapes and can run as one ``jax.vmap``-ed gradient descent.
-    Measured on the 2-core CPU this is *slower* than one after the other (1.2×,
-    ``benchmarks/RESULTS.md``), so ``batch=None`` batches only on an accelerator backend."""
+    Measured on the 2-core CPU this ranges from 1.1× faster to 2× slower than one after the
+    other, depending on N (``benchmarks/RESULTS.md``), so ``batch=None`` batches only on an
+    accelerator backend."""
     from gflow._config import jax
 
     t0 = time.perf_counter()
@@ -90,15 +96,35 @@ def point(d: int, n: int, m: int, sigma: float, dist: str, lam: float, dt: float
 
 
 def measure(p: Params, progress=None):
+    """The sweep over ``dims × n_grid``, then ``refine`` rounds that add, per d, the geometric
+    midpoint of the bracket ``(N_below, N*]`` (see :func:`bracket`) and rerun the sweep (finished
+    points come from the store): each round halves the bracket's log-width."""
     from gflow.sweep import run_sweep
 
-    points = [dict(d=d, n=n, m=p.m, sigma=p.sigma, dist=p.dist, lam=p.lam[0], dt=p.dt, t_max=p.t_max, seed=p.seed,
-                   reps=p.reps, **({} if p.batch is None else {"batch": p.batch}))
-              for d in p.dims for n in p.n_grid]
     store = p.store or tempfile.mkdtemp(prefix="gflow-threshold-")
     cb = None if progress is None else (lambda i, n: progress(0, 1, i, max(n, 1)))
-    return run_sweep(point, points, store, executor=p.executor, workers=min(2, os.cpu_count() or 1),
-                     scheduler=p.scheduler, dask_local=p.dask_local, progress=cb)
+    grid = {d: sorted(p.n_grid) for d in p.dims}
+
+    def sweep():
+        points = [dict(d=d, n=n, m=p.m, sigma=p.sigma, dist=p.dist, lam=p.lam[0], dt=p.dt, t_max=p.t_max, seed=p.seed,
+                       reps=p.reps, **({} if p.batch is None else {"batch": p.batch}))
+                  for d in p.dims for n in grid[d]]
+        return run_sweep(point, points, store, executor=p.executor, workers=min(2, os.cpu_count() or 1),
+                         scheduler=p.scheduler, dask_local=p.dask_local, progress=cb)
+
+    df = sweep()
+    for _ in range(p.refine or 0):
+        added = False
+        for d in p.dims:
+            lo, hi = bracket(df[df["d"] == d])
+            mid = None if lo is None else int(round(np.sqrt(lo * hi)))
+            if mid is not None and lo < mid < hi:
+                grid[d] = sorted(grid[d] + [mid])
+                added = True
+        if not added:
+            break
+        df = sweep()
+    return df
 
 
 def threshold(df_d) -> int | None:
