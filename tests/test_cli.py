@@ -101,3 +101,15 @@ def test_sweep_command_runs_resumes_and_rejects_bad_grids(tmp_path):
     assert again.returncode == 0 and again.stdout == res.stdout
     bad = run("sweep", "theorem2", "--grid", "frobnicate=1", "--store", str(store))
     assert bad.returncode == 2 and "takes" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_atomic_write_replaces_whole_files_with_an_ordinary_mode(tmp_path):
+    from gflow.report import write_atomic
+
+    path = tmp_path / "sub" / "r.json"
+    write_atomic(path, b"first")
+    write_atomic(path, b"second")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.read_bytes() == b"second" and (path.stat().st_mode & 0o777) == 0o666 & ~umask
+    assert [p.name for p in path.parent.iterdir()] == ["r.json"]
