@@ -70,7 +70,7 @@ def test_batched_repetitions_equal_sequential_ones():
     p = SimParams(d=3, m=20, t_max=50.0)
     seq = train_final(p, 40, reps=3, batched=False)
     bat = train_final(p, 40, reps=3, batched=True)
-    for (_, _, a1, W1), (_, _, a2, W2) in zip(seq, bat):
+    for (_, _, a1, W1, _), (_, _, a2, W2, _) in zip(seq, bat):
         np.testing.assert_allclose(a1, a2, rtol=1e-10, atol=1e-14)
         np.testing.assert_allclose(W1, W2, rtol=1e-10, atol=1e-14)
 

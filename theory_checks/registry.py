@@ -75,7 +75,7 @@ CHECKS: tuple[CheckSpec, ...] = (
     CheckSpec("simplicity.threshold", "theory_checks.simplicity.threshold",
               "Figure 1: interpolation below N*, OLS above, N* located for each d (a resumable sweep; local or Dask)",
               ("dims", "n_grid", "sigma", "dist", "m", "lam", "dt", "t_max", "seed", "full", "store", "executor",
-               "scheduler", "dask_local", "reps", "batch", "refine")),
+               "scheduler", "dask_local", "reps", "batch", "refine", "segments", "stable_tol")),
 )
 
 _BY_NAME = {c.id: c for c in CHECKS} | {a: c for c in CHECKS for a in c.aliases}

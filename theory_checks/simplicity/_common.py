@@ -128,18 +128,49 @@ def problem(p: SimParams, n: int, rep: int):
     return X, y, np.asarray(cart.a), np.asarray(cart.W)
 
 
-def train_final(p: SimParams, n: int, reps: int, batched: bool = True) -> list[tuple]:
-    """Final ``(X, y, a, W)`` of ``reps`` independent runs on N samples (seeds differ). ``batched``:
-    all runs in one vmapped gradient descent (same shapes); else one after the other."""
+def train_loss(X, y, a, W) -> float:
+    return float(0.5 * np.mean((np.maximum(X @ W.T, 0) @ a - y) ** 2))
+
+
+def train_final(p: SimParams, n: int, reps: int, batched: bool = True, max_segments: int = 1,
+                stable_tol: float = 0.01, floor: float = 0.0, below_ratio: float = 0.0) -> list[tuple]:
+    """Final ``(X, y, a, W)`` of ``reps`` independent runs on N samples (seeds differ), and per run
+    ``{"t", "drift", "stable", "below"}``. ``batched``: all runs in one vmapped gradient descent
+    (same shapes); else one after the other.
+
+    Training runs in segments of ``p.t_max`` until the training loss changed by at most
+    ``stable_tol`` (relative) over the last segment, or fell below ``floor`` (interpolation), or
+    below ``below_ratio`` times the OLS-on-halves loss (``below``: gradient descent with a small
+    step only lowers the loss, so the run stays below that line; its loss is then an upper bound
+    of the converged one), or ``max_segments`` segments ran (``stable`` is then False). One
+    segment is the fixed horizon."""
     jnp = _jax().numpy
     probs = [problem(p, n, r) for r in range(reps)]
+    ols = [ols_halves(q[0], q[1], p.beta)[2] for q in probs]
     n_steps = int(round(p.t_max / p.dt))
-    if batched:
-        stack = lambda i: jnp.asarray(np.stack([q[i] for q in probs]))  # noqa: E731
-        A, Wf = _gd(True)(stack(2), stack(3), stack(0), stack(1), p.dt, n_steps)
-        return [(q[0], q[1], np.asarray(A[i]), np.asarray(Wf[i])) for i, q in enumerate(probs)]
-    out = []
-    for q in probs:
-        A, Wf = _gd(False)(*(jnp.asarray(x) for x in (q[2], q[3], q[0], q[1])), p.dt, n_steps)
-        out.append((q[0], q[1], np.asarray(A), np.asarray(Wf)))
-    return out
+    states = [(jnp.asarray(q[2]), jnp.asarray(q[3])) for q in probs]
+    losses = [train_loss(q[0], q[1], q[2], q[3]) for q in probs]
+    losses_0 = list(losses)
+    info = [{"t": 0.0, "drift": float("inf"), "stable": False, "below": False} for _ in probs]
+    for seg in range(max_segments):
+        todo = [i for i in range(reps) if not info[i]["stable"]]
+        if not todo:
+            break
+        if batched:
+            stack = lambda arrs: jnp.stack(arrs)  # noqa: E731
+            A, Wf = _gd(True)(stack([states[i][0] for i in todo]), stack([states[i][1] for i in todo]),
+                              jnp.asarray(np.stack([probs[i][0] for i in todo])),
+                              jnp.asarray(np.stack([probs[i][1] for i in todo])), p.dt, n_steps)
+            new = {i: (A[j], Wf[j]) for j, i in enumerate(todo)}
+        else:
+            new = {i: _gd(False)(*states[i], jnp.asarray(probs[i][0]), jnp.asarray(probs[i][1]), p.dt, n_steps)
+                   for i in todo}
+        for i, (A, Wf) in new.items():
+            states[i] = (A, Wf)
+            loss = train_loss(probs[i][0], probs[i][1], np.asarray(A), np.asarray(Wf))
+            drift = abs(loss - losses[i]) / max(losses[i], 1e-300)
+            losses[i] = loss
+            below = bool(loss < below_ratio * ols[i] and loss < losses_0[i])
+            info[i] = {"t": (seg + 1) * p.t_max, "drift": drift, "below": below,
+                       "stable": bool(seg > 0 and drift <= stable_tol or loss < floor or below)}
+    return [(q[0], q[1], np.asarray(states[i][0]), np.asarray(states[i][1]), info[i]) for i, q in enumerate(probs)]
