@@ -98,3 +98,13 @@ def test_threshold_refinement_bisects_the_bracket(tmp_path):
     assert len(ns) == 4 and mid in ns  # one geometric midpoint added inside the bracket
     lo2, hi2 = threshold.bracket(fine.context)
     assert lo <= lo2 < hi2 <= hi and (lo2, hi2) in ((lo, mid), (mid, hi))
+
+
+def test_threshold_reports_points_not_trained_to_a_stall():
+    """One short segment cannot show a stall: the convergence hypothesis is reported as not met."""
+    rep = threshold.run(threshold.Params(dims=(3,), n_grid=(100, 300), m=30, t_max=100.0, segments=1))
+    hyp = rep.hypotheses[-1]
+    assert not hyp.met and "N=300" in str(hyp.measured) and not rep.within_hypotheses
+    assert set(rep.context["t_trained"]) == {100.0}
+    longer = threshold.run(threshold.Params(dims=(3,), n_grid=(100, 300), m=30, t_max=100.0, segments=3))
+    assert longer.context["t_trained"].max() > 100.0  # kept training past the first segment

@@ -38,7 +38,7 @@ RATIO = 0.9
 class Params(SimParams):
     dims: tuple = (3, 5)                                 # dimensions compared [--dims]
     n_grid: tuple = (10, 30, 100, 300, 1000)             # sample sizes [--n-grid]
-    t_max: float = 3000.0
+    t_max: float = 1500.0                                # training time per segment [--t-max]
     full: bool = False                                   # paper-sized grid [--full]
     store: str | None = None                             # sweep directory (resumable) [--store]
     executor: str = "serial"                             # serial, processes or dask [--executor]
@@ -47,7 +47,7 @@ class Params(SimParams):
     reps: int = 1                                        # draws per point, averaged [--reps]
     batch: bool | None = None                            # vmap the draws (default: only off the CPU) [--batch]
     refine: int | None = None                            # bisection rounds on N* (default 0; 2 with --full) [--refine]
-    segments: int = 3                                    # train up to this many t_max segments until stable [--segments]
+    segments: int = 4                                    # train up to this many t_max segments until stable [--segments]
     stable_tol: float = 0.01                             # stable: train loss moves ≤ this over a segment [--stable-tol]
 
     def validate(self) -> None:
@@ -224,7 +224,8 @@ def run(p: Params, progress=None) -> Report:
     unstable = df[df["stable"].ne(True)].sort_values(["d", "n"]) if "stable" in df else df.iloc[:0]
     hyps.append(Hypothesis(
         f"losses at convergence: every point trained (in segments of t = {p.t_max:g}, at most {p.segments}) until its "
-        f"train loss moved ≤ {p.stable_tol:g} (relative) over a segment, or interpolated",
+        f"train loss moved ≤ {p.stable_tol:g} (relative) over a segment, interpolated, or fell below {RATIO}·OLS "
+        "for good (a stall can still be a plateau that ends later)",
         "every point", "all" if unstable.empty else "not " + ", ".join(
             f"d={int(r.d)} N={int(r.n)} (moved {r.drift:.2g} by t = {r.t_trained:g})" for r in unstable.itertuples()),
         unstable.empty))
