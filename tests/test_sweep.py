@@ -108,3 +108,28 @@ def test_threshold_reports_points_not_trained_to_a_stall():
     assert set(rep.context["t_trained"]) == {100.0}
     longer = threshold.run(threshold.Params(dims=(3,), n_grid=(100, 300), m=30, t_max=100.0, segments=3))
     assert longer.context["t_trained"].max() > 100.0  # kept training past the first segment
+
+
+def _table(stars: dict, ns=(10, 30, 100, 300, 1000)):
+    """A synthetic sweep table whose threshold sits at ``stars[d]`` for each d."""
+    import pandas as pd
+
+    rows = [{"d": d, "n": n, "noise": 0.125, "ols_train": 0.12, "train": 0.12 if n >= star else 0.01,
+             "test": 0.125, "ols_test": 0.125, "stable": True}
+            for d, star in stars.items() for n in ns]
+    return pd.DataFrame(rows)
+
+
+def test_threshold_rows_on_two_dimensions_and_the_exponent_interval():
+    p = threshold.Params(dims=(3, 5))
+    rows, findings = threshold.rows(p, _table({3: 30, 5: 300}))
+    by = {r.id: r for r in rows}
+    assert by["threshold.located"].holds and by["threshold.grows_with_d"].holds
+    # N*(3) ∈ (10, 30], N*(5) ∈ (100, 300]: e ∈ [log(100/30), log(300/10)] / log(5/3)
+    lo, hi = np.log(100 / 30) / np.log(5 / 3), np.log(300 / 10) / np.log(5 / 3)
+    assert any(f"[{lo:.2f}, {hi:.2f}]" in f and "contains the paper's 3" in f for f in findings)
+
+
+def test_threshold_row_fails_when_n_star_shrinks_with_d():
+    rows, _ = threshold.rows(threshold.Params(dims=(3, 5)), _table({3: 300, 5: 30}))
+    assert not {r.id: r for r in rows}["threshold.grows_with_d"].holds
