@@ -133,3 +133,12 @@ def test_threshold_rows_on_two_dimensions_and_the_exponent_interval():
 def test_threshold_row_fails_when_n_star_shrinks_with_d():
     rows, _ = threshold.rows(threshold.Params(dims=(3, 5)), _table({3: 300, 5: 30}))
     assert not {r.id: r for r in rows}["threshold.grows_with_d"].holds
+
+
+def test_threshold_point_averages_draws_and_trains_each_until_it_settles():
+    one = threshold.point(d=3, n=100, m=20, sigma=0.5, dist="gaussian", lam=1e-4, dt=0.05, t_max=200.0, seed=0,
+                          max_segments=3)
+    two = threshold.point(d=3, n=100, m=20, sigma=0.5, dist="gaussian", lam=1e-4, dt=0.05, t_max=200.0, seed=0,
+                          reps=2, max_segments=3)
+    assert two["train"] != one["train"] and np.isfinite(two["train"]) and two["ols_train"] > 0
+    assert 200.0 <= two["t_trained"] <= 600.0 and isinstance(two["stable"], bool)
