@@ -253,7 +253,7 @@ def threshold_curves(df, path: str | os.PathLike, n_star: dict | None = None, fl
     for ax, d in zip(axes[0], dims):
         sub = df[df["d"] == d].sort_values("n")
         n = sub["n"].to_numpy()
-        star = (n_star or {}).get(d, (n_star or {}).get(str(d)))
+        star = (n_star or {}).get(d)
         if star is not None:
             ax.axvspan(n.min() / 1.5, star, color="0.93", zorder=0, label="interpolation regime (N < N*)")
             ax.axvline(star, color="0.4", lw=0.8, ls="--")

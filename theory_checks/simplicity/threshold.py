@@ -35,7 +35,7 @@ import numpy as np
 from gflow.errors import InputError
 from gflow.report import Hypothesis, Report, Row
 
-from ._common import SimParams, ols_halves, test_set, train_final
+from ._common import SimParams, ols_halves, test_set, train_final, train_loss
 
 ID = "simplicity.threshold"
 TITLE = "optimisation threshold: interpolation below N*, OLS above; N* grows with d"
@@ -112,8 +112,7 @@ def point(d: int, n: int, m: int, sigma: float, dist: str, lam: float, dt: float
                                         floor=1e-3 * sigma**2 / 2, below_ratio=RATIO):
         infos.append(info)
         bp, bm, ols = ols_halves(X, y, p.beta)
-        rows.append((0.5 * np.mean((np.maximum(X @ W.T, 0) @ a - y) ** 2),
-                     0.5 * np.mean((np.maximum(Xt @ W.T, 0) @ a - yt) ** 2), ols,
+        rows.append((train_loss(X, y, a, W), train_loss(Xt, yt, a, W), ols,
                      0.5 * np.mean((np.where(pos, Xt @ bp, Xt @ bm) - yt) ** 2)))
     tr, te, ot, ote = (float(v) for v in np.mean(rows, axis=0))
     return {"train": tr, "test": te, "ols_train": ot, "ols_test": ote, "noise": sigma**2 / 2,
@@ -230,12 +229,11 @@ def run(p: Params, progress=None) -> Report:
     p = p.resolved()
     df = measure(p, progress)
     row_list, findings = rows(p, df)
-    t_tr = df["t_trained"] if "t_trained" in df else p.t_max
-    steps = int(np.sum(np.round(t_tr / p.dt)) * p.reps) if "t_trained" in df else int(len(df) * p.reps * round(p.t_max / p.dt))
-    wall = float(df["wall_s"].sum()) if "wall_s" in df and df["wall_s"].notna().all() else None
+    steps = int(np.sum(np.round(df["t_trained"] / p.dt)) * p.reps)
+    wall = float(df["wall_s"].sum())
     hyps = [Hypothesis("Gaussian inputs and Gaussian (balanced) init, as in the paper's Figure 1", "gaussian", p.dist,
                        p.dist == "gaussian")]
-    unstable = df[df["stable"].ne(True)].sort_values(["d", "n"]) if "stable" in df else df.iloc[:0]
+    unstable = df[df["stable"].ne(True)].sort_values(["d", "n"])
     hyps.append(Hypothesis(
         f"losses at convergence: every point trained (in segments of t = {p.t_max:g}, at most {p.segments}) until its "
         f"train loss moved ≤ {p.stable_tol:g} (relative) over a segment, interpolated, or fell below {RATIO}·OLS "
@@ -261,5 +259,5 @@ def run(p: Params, progress=None) -> Report:
 def plot(report: Report, path) -> None:
     from gflow.plotting import threshold_curves
 
-    threshold_curves(report.context, path,
-                     n_star={int(k.split("=")[1].rstrip(")")): v for k, v in report.phase_times.items()})
+    df = report.context
+    threshold_curves(df, path, n_star={d: threshold(df[df["d"] == d]) for d in df["d"].unique()})
