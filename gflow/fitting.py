@@ -45,3 +45,36 @@ def fit_affine_law(name: str, g: np.ndarray, T: np.ndarray) -> LawFit:
     (A, B), *_ = np.linalg.lstsq(M, T, rcond=None)
     rel = float(np.sqrt(np.mean(((M @ [A, B]) - T) ** 2 / T**2)))
     return LawFit(name, float(A), float(B), rel)
+
+
+@dataclasses.dataclass(frozen=True)
+class LawComparison:
+    """Which of several mutually exclusive scaling laws a sweep supports.
+
+    ``best`` is the law name the data support, or ``None`` when the sweep cannot decide
+    ("undecided on this range"): fewer than 3 points (an affine fit through 2 points is
+    exact for any law), or the best fit's relative RMS is not at least ``factor`` times
+    smaller than the runner-up's."""
+
+    fits: tuple[LawFit, ...]
+    best: str | None
+    factor: float
+
+    def describe(self) -> str:
+        fits = ", ".join(f"{f.rel_rms:.2e} for {f.name}" for f in self.fits)
+        verdict = f"the data support {self.best}" if self.best else "undecided on this range"
+        return f"T ≈ A·g(δ) + B fits with relative RMS {fits}: {verdict}"
+
+
+def compare_laws(laws: dict[str, np.ndarray], T: np.ndarray, factor: float = 10.0) -> LawComparison:
+    """Fit ``T ≈ A·g + B`` for every candidate ``g`` (name -> values on the sweep) and say
+    which law the data support (see :class:`LawComparison`). The laws must exclude each
+    other asymptotically (e.g. ``δ^−(r−2)`` and ``log(1/δ)·δ^−(r−2)``)."""
+    T = np.asarray(T, float)
+    fits = tuple(fit_affine_law(name, g, T) for name, g in laws.items()) if len(T) >= 3 else ()
+    best = None
+    if len(fits) >= 2:
+        ranked = sorted(fits, key=lambda f: f.rel_rms)
+        if ranked[0].rel_rms * factor <= ranked[1].rel_rms:
+            best = ranked[0].name
+    return LawComparison(fits, best, factor)

@@ -32,11 +32,16 @@ class Row:
 
 @dataclasses.dataclass
 class Hypothesis:
+    """One hypothesis of the theorem and whether this run meets it. ``applies=False`` marks a
+    hypothesis that does not apply to this run (e.g. a noise condition at σ = 0): it is shown
+    as "n/a (note)" and does not count as met or missed."""
+
     statement: str
     required: Any
     measured: Any
     met: bool
     note: str = ""
+    applies: bool = True
 
 
 @dataclasses.dataclass
@@ -52,6 +57,7 @@ class Report:
     final_state: Any
     findings: list[str] = dataclasses.field(default_factory=list)
     extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+    not_checked: dict[str, str] = dataclasses.field(default_factory=dict)  # claim -> why this run cannot check it
     context: Any = dataclasses.field(default=None, repr=False)  # trajectories for plots; not in JSON
 
     @property
@@ -60,7 +66,7 @@ class Report:
 
     @property
     def within_hypotheses(self) -> bool:
-        return all(h.met for h in self.hypotheses)
+        return all(h.met for h in self.hypotheses if h.applies)
 
     def row(self, row_id: str) -> Row:
         for r in self.rows:
@@ -82,6 +88,7 @@ class Report:
             "initial_state": self.initial_state,
             "final_state": self.final_state,
             "findings": self.findings,
+            "not_checked": self.not_checked,
         }
         out.update(self.extra)
         return jsonable(out)
@@ -158,6 +165,9 @@ def render(report: Report, console=None) -> None:
     for col in ("hypothesis", "required", "this run", "met"):
         hyp.add_column(col)
     for h in report.hypotheses:
+        if not h.applies:
+            hyp.add_row(h.statement, fmt(h.required), f"n/a ({h.note})" if h.note else "n/a", "[dim]n/a[/dim]")
+            continue
         met = "[green]yes[/green]" if h.met else "[yellow]NO[/yellow]"
         hyp.add_row(h.statement, fmt(h.required), fmt(h.measured) + (f" ({h.note})" if h.note else ""), met)
     console.print(hyp)
@@ -174,7 +184,8 @@ def render(report: Report, console=None) -> None:
     console.print(rows)
     s = report.solver
     tol = "" if s.get("rtol") is None else f" rtol={fmt(s.get('rtol'))} atol={fmt(s.get('atol'))}"
-    step = f" dt={fmt(s['dt'])}" if s.get("dt") is not None else ""
+    dt = s.get("step", s.get("dt"))
+    step = f" dt={fmt(dt)}" if dt is not None else ""
     timing = ", ".join(f"{fmt(s[k])} s {label}" for k, label in (("wall_s", "solving"), ("compile_s", "compiling"))
                        if s.get(k) is not None)
     console.print(
@@ -184,6 +195,17 @@ def render(report: Report, console=None) -> None:
     )
     for f in report.findings:
         console.print(f"[cyan]finding:[/cyan] {f}")
-    verdict = "[green]PASSED[/green]" if report.passed else "[red]FAILED[/red]"
+    console.print(summary_line(report, markup=True))
+
+
+def summary_line(report: Report, markup: bool = False) -> str:
+    """``PASSED: 5/5 claims hold`` (plus the claims this run could not check, if any)."""
+    ok = report.passed
+    verdict = ("[green]PASSED[/green]" if ok else "[red]FAILED[/red]") if markup else ("PASSED" if ok else "FAILED")
     n_bad = sum(not r.holds for r in report.rows)
-    console.print(f"{verdict}: {len(report.rows) - n_bad}/{len(report.rows)} claims hold")
+    line = f"{verdict}: {len(report.rows) - n_bad}/{len(report.rows)} claims hold"
+    if report.not_checked:
+        line += "; not checked: " + "; ".join(f"{k} ({v})" for k, v in report.not_checked.items())
+    if not report.within_hypotheses:
+        line += " (outside the theorem's hypotheses)"
+    return line

@@ -64,6 +64,12 @@ def test_theorem1_fails_without_a_bias_gap(trained):
     assert "error_plateau" in failing(rows)
 
 
+def test_theorem1_error_nonincreasing_fails_on_an_added_increase(trained):
+    c = theorem1.curves(P1, trained)
+    c.steps = list(c.steps) + [(0.999, 0.0, 0.5)]
+    assert failing(theorem1.rows(P1, [c])[0]) == ["error_nonincreasing"]
+
+
 def test_theorem1_loss_band_fails_on_a_tampered_curve(trained):
     """A path that starts already trained (θ(0) := θ(T)) has a loss far below log k at α = 0."""
     run = dataclasses.replace(trained, theta0=trained.thetaT)
@@ -71,14 +77,29 @@ def test_theorem1_loss_band_fails_on_a_tampered_curve(trained):
     assert "loss_band" in failing(rows)
 
 
-def test_trends_pass_at_defaults():
-    m = trends.measure(trends.Params())
-    assert failing(trends.rows(trends.Params(), m["lengths"])) == []
+PT = trends.Params()
 
 
-def test_trends_fail_when_reversed():
-    p = trends.Params()
-    L = {"bias": 0.2, "no_bias": 0.4, "homogeneous": 0.5, "small_init": 0.1,
-         **{f"depth_{r}": 0.9 - 0.1 * r for r in p.depths}}
-    assert set(failing(trends.rows(p, L))) == {"no_bias_shorter", "homogeneous_shorter", "smaller_init_longer",
-                                                "deeper_longer"}
+@pytest.fixture(scope="module")
+def trend_runs():
+    return trends.train_all(PT)
+
+
+def test_trends_pass_at_defaults(trend_runs):
+    assert failing(trends.rows(PT, trends.lengths(PT, trend_runs)["lengths"])) == []
+
+
+@pytest.mark.parametrize("swap, row", [
+    ({"no_bias": "bias"}, "no_bias_shorter"),          # "no bias" trained with the bias: not shorter
+    ({"small_init": "bias"}, "smaller_init_longer"),   # "small init" trained at the large init: not longer
+    ({"depth_4": "bias", "depth_5": "bias", "depth_6": "bias"}, "deeper_longer"),  # every depth is depth 3
+])
+def test_trends_fail_on_swapped_runs(trend_runs, swap, row):
+    runs = dict(trend_runs, **{k: trend_runs[v] for k, v in swap.items()})
+    assert failing(trends.rows(PT, trends.lengths(PT, runs)["lengths"])) == [row]
+
+
+def test_homogeneous_trend_fails_with_a_linear_exponent(trend_runs):
+    """"Homogeneous" interpolation with exponent 1 is the linear path: not shorter."""
+    L = trends.lengths(PT, trend_runs, power=1)["lengths"]
+    assert failing(trends.rows(PT, L)) == ["homogeneous_shorter"]

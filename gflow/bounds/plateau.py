@@ -63,17 +63,19 @@ def lemma12_bound(wjj0, wii0, S, r: int):
 
 
 @functools.lru_cache(maxsize=None)
-def sympy_tensor_power(r: int):
+def sympy_tensor_power(r: int, candidate=None):
     """Derive with sympy: solve ``ẋ = C x^(r−1)``, ``x(0) = x0``, and check that the
     closed form above satisfies the ODE and the initial condition, and that the
-    blow-up time is where ``x^−(r−2)`` reaches 0.
+    blow-up time is where ``x^−(r−2)`` reaches 0. ``candidate(x0, C, t, r)`` checks another
+    expression instead (a wrong one must fail).
 
     **Returns:** ``(residual_is_zero, initial_ok, blowup_ok, expression string)``.
     """
     import sympy as sp
 
     t, C, x0 = sp.symbols("t C x0", positive=True)
-    x = (x0 ** -(r - 2) - (r - 2) * C * t) ** sp.Rational(-1, r - 2)
+    # ``candidate(x0, C, t, r)`` replaces the closed form (a test feeds a wrong one)
+    x = (x0 ** -(r - 2) - (r - 2) * C * t) ** sp.Rational(-1, r - 2) if candidate is None else candidate(x0, C, t, r)
     residual = sp.simplify(sp.diff(x, t) - C * x ** (r - 1))
     init = sp.simplify(x.subs(t, 0) - x0) == 0
     tstar = sp.solve(sp.Eq(x0 ** -(r - 2) - (r - 2) * C * t, 0), t)

@@ -53,6 +53,8 @@ class DeepParams:
             raise InputError(f"N (--n-samples) must be a positive multiple of k={self.k}, got {self.n_samples}")
         if not self.delta or any(not (np.isfinite(x) and x > 0) for x in self.delta):
             raise InputError(f"delta must be > 0, got {self.delta}")
+        if len(set(self.delta)) != len(self.delta):
+            raise InputError(f"delta has repeated values {sorted(self.delta)}: each δ must be distinct")
         for name in ("width", "d"):
             if getattr(self, name) < 1:
                 raise InputError(f"{name} must be ≥ 1")
@@ -63,6 +65,9 @@ class DeepParams:
             raise InputError("solver gd (gradient descent) needs a step --dt > 0")
         if not self.eps < 1:
             raise InputError(f"eps must be in (0, 1), got {self.eps}")
+
+
+GD_PHASE_TOL = 0.01  # gradient descent: largest relative change of the fit time when dt is halved
 
 
 @dataclasses.dataclass
@@ -77,6 +82,7 @@ class DeepRun:
     thetaT: F.FState
     T: float
     stats: object
+    gd_change: float = float("nan")  # gradient descent only: relative change of T when dt is halved
 
 
 @functools.lru_cache(maxsize=None)
@@ -116,16 +122,34 @@ def train(p: DeepParams, r: int, delta: float, bias: str = "last", data=None) ->
     if traj.event_time("fit") is None:
         raise SolverError(f"Model F (r={r}, δ={delta:g}, bias={bias}) did not reach margin {p.margin} by "
                           f"t = {p.t_max:g}", t_reached=traj.t1)
-    return DeepRun(r, float(delta), bias, data, theta0, F.FState(*traj.events["fit"].y), traj.event_time("fit"),
-                   traj.stats)
+    run = DeepRun(r, float(delta), bias, data, theta0, F.FState(*traj.events["fit"].y), traj.event_time("fit"),
+                  traj.stats)
+    if p.solver == "gd":  # the step's accuracy: the same training at half the step
+        half = train(dataclasses.replace(p, solver="gd", dt=p.dt / 2), r, delta, bias, data)
+        run = dataclasses.replace(run, gd_change=abs(half.T - run.T) / run.T)
+    return run
 
 
-def mli(p: DeepParams, run: DeepRun, homogeneous: bool = False) -> MLI:
+def gd_hypothesis(p: DeepParams, runs):
+    """The gradient-descent accuracy hypothesis (``[]`` for an adaptive solver)."""
+    from gflow.report import Hypothesis
+
+    if p.solver != "gd":
+        return []
+    change = max(r.gd_change for r in runs)
+    return [Hypothesis(f"numerics: gradient descent at dt = {p.dt:g} approximates the flow — rerun at dt/2, the "
+                       f"relative change of the fit time T ≤ {GD_PHASE_TOL:g}", f"≤ {GD_PHASE_TOL:g}", change,
+                       bool(change <= GD_PHASE_TOL))]
+
+
+def mli(p: DeepParams, run: DeepRun, homogeneous: bool = False, power: int | None = None) -> MLI:
     """The interpolation path of a trained network; ``homogeneous``: biases of layer h
-    interpolated as ``α^h b_h(T)`` (Section 5), the last layer being layer r."""
+    interpolated as ``α^h b_h(T)`` (Section 5), the last layer being layer r (``power``
+    replaces r for the last layer's bias)."""
+    last = run.r if power is None else power
     power = None
     if homogeneous and run.bias != "none":
-        power = {"b": run.r}
+        power = {"b": last}
         if run.thetaT.c:
             power["c"] = tuple(range(1, run.r))
     return MLI(F.forward_fn(p.activation), run.theta0, run.thetaT, run.data.X, run.data.labels,

@@ -23,7 +23,7 @@ def lower_trend_row(row_id, statement, deltas, q, g, tol, floor=None, note="") -
     ok = len(deltas) > 1 and np.isfinite(s) and s >= -tol
     bound = f"slope ≥ {-tol}"
     if floor is not None:
-        ok = ok and bool(np.all(np.asarray(q) >= floor * (1 - 1e-6) * np.asarray(g)))
+        ok = ok and bool(np.all(np.asarray(q) >= floor * np.asarray(g)))
         bound += f", min ≥ {floor}"
     note = note or ("needs ≥ 2 values of δ" if len(deltas) < 2 else "")
     return Row(row_id, statement, s, bound, bool(ok), margin=s + tol if np.isfinite(s) else None, note=note)

@@ -25,7 +25,9 @@ def error_rows(cs, chance: float) -> list[Row]:
             continue
         at_a1 = float(c.mli.error([a1])[0])
         changes = [s for s in c.steps if s[0] < a2]
-        first_change = changes[0][0] if changes else min(1.0, a2 + 1)
+        # the margin is the distance from α2 to the error's first change after α1 (1 if it never
+        # changes on [α1, 1]), not to the end of the path
+        first_change = c.steps[0][0] if c.steps else 1.0
         if abs(at_a1 - chance) > 1e-12 or changes:
             bad.append(f"δ={c.delta:g}: error {at_a1:.3g} at α1, first change at α = {first_change:.6g}")
         worst = min(worst, first_change - a2 if abs(at_a1 - chance) <= 1e-12 else -np.inf)

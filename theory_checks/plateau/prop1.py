@@ -15,8 +15,15 @@ the window's start (µ3 for the bias gap, ``log((1−µ2)/µ2)`` for the margin,
 ``W_jj``) and for not shrinking along the sweep.
 
 Both candidate laws are tested for ``t_i − s_i``: the paper's ``log(1/δ)/δ^(r−2)`` and the
-tensor-power law ``δ^−(r−2)``. On this flow the lower side of the paper's law is not
-attained (the ratio falls like ``1/log(1/δ)``): that row fails, and says so.
+tensor-power law ``δ^−(r−2)``. The paper's lower side ``Ω(log(1/δ)/δ^(r−2))`` and the
+log-free upper side ``O(δ^−(r−2))`` exclude each other as δ → 0, so a slope tolerance alone
+could let both pass: the affine fits ``t_i − s_i ≈ A·g + B`` of both laws
+(:func:`gflow.fitting.compare_laws`) decide which one the data support, and the row of the
+other law fails; where the fits cannot tell them apart both rows fail with "undecided on
+this range". Rows whose value is fixed by an event's definition are not rows: the class
+separated at ``s_i`` has ``max b − b_j = µ3`` there, so it is read at ``s_{i+1}``. At σ = 0
+the noise rows are n/a (reported as not checked). Rows go on after ``phase_order`` fails:
+the duration rows use the δ whose phase chain is complete.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from __future__ import annotations
 import numpy as np
 
 from gflow.bounds.plateau import g_no_log, g_theorem2
+from gflow.fitting import compare_laws
 from gflow.report import Report, Row
 
 from . import _flow
@@ -68,7 +76,12 @@ def window_extremes(run: _flow.FlowRun, r: int) -> dict[str, float]:
         out["unl_spread"] = max(out["unl_spread"], float((bu.max(axis=1) - bu.min(axis=1)).max()))
         out["unl_W"] = max(out["unl_W"], float(W[sel][:, unl, unl].max()))
         if lrn:
-            out["lrn_gap"] = min(out["lrn_gap"], float((bmax[:, None] - b[sel][:, lrn]).min()))
+            # j = i−1 was separated at s_i by definition (max b − b_j ≥ µ3 there): it is read at the
+            # window's end; classes learned before it over the whole window
+            gaps = bmax[:, None] - b[sel][:, lrn]
+            out["lrn_gap"] = min(out["lrn_gap"], float(gaps[-1, -1]))
+            if len(lrn) > 1:
+                out["lrn_gap"] = min(out["lrn_gap"], float(gaps[:, :-1].min()))
             m = obs["margins"][sel][:, np.isin(labels, lrn)]
             out["lrn_margin"] = min(out["lrn_margin"], float(m.min()))
             out["lrn_W"] = min(out["lrn_W"], float(W[sel][:, lrn, lrn].min()))
@@ -89,94 +102,144 @@ def window_extremes(run: _flow.FlowRun, r: int) -> dict[str, float]:
     return out
 
 
-def rows(p: Params, runs: list[_flow.FlowRun]) -> tuple[list[Row], list[str]]:
-    deltas = np.array([run.delta for run in runs])
-    tol = p.slope_tol
-    out: list[Row] = []
-    findings: list[str] = []
-
-    chains_ok, bad = True, []
-    dur_ts, dur_st = [], []
+def durations(runs: list[_flow.FlowRun]) -> tuple[np.ndarray, list, list]:
+    """Which runs have the full strict chain ``0 = s_1 < t_1 < … < s_k``, and for those the
+    durations ``t_i − s_i`` and ``s_{i+1} − t_i``."""
+    ok, dur_ts, dur_st = [], [], []
     for run in runs:
         t, s = prop_times(run)
         chain = [s[0]]
         for ti, si in zip(t, s[1:]):
             chain += [ti, si]
-        ok = all(c is not None for c in chain) and all(a < b for a, b in zip(chain, chain[1:]))
-        if not ok:
-            chains_ok = False
-            bad.append(run.delta)
-            dur_ts.append([np.nan])
-            dur_st.append([np.nan])
-            continue
-        dur_ts.append([ti - si for ti, si in zip(t, s[:-1])])
-        dur_st.append([si1 - ti for ti, si1 in zip(t, s[1:])])
+        good = all(c is not None for c in chain) and all(a < b for a, b in zip(chain, chain[1:]))
+        ok.append(good)
+        if good:
+            dur_ts.append([ti - si for ti, si in zip(t, s[:-1])])
+            dur_st.append([si1 - ti for ti, si1 in zip(t, s[1:])])
+    return np.array(ok, bool), dur_ts, dur_st
+
+
+def rows(p: Params, runs: list[_flow.FlowRun]) -> tuple[list[Row], list[str], dict[str, str]]:
+    deltas_all = np.array([run.delta for run in runs])
+    tol = p.slope_tol
+    out: list[Row] = []
+    findings: list[str] = []
+    not_checked: dict[str, str] = {}
+
+    ok, dur_ts, dur_st = durations(runs)
     out.append(Row("phase_order", "0 = s_1 < t_1 < s_2 < … < t_{k−1} < s_k for every δ (t_i: W_ii = µ0; "
-                   "s_{i+1}: b_i − b_k = −µ3)", "ordered" if chains_ok else f"broken at δ = {bad}",
-                   "strict order", chains_ok))
-    if not chains_ok:
-        return out, ["phase times could not be ordered: the duration rows need every event"]
+                   "s_{i+1}: b_i − b_k = −µ3)", "ordered" if ok.all() else f"broken at δ = {list(deltas_all[~ok])}",
+                   "strict order", bool(ok.all())))
 
-    g = g_theorem2(deltas, p.r)
-    g0 = g_no_log(deltas, p.r)
-    ts_max = np.array([max(d) for d in dur_ts])
-    ts_min = np.array([min(d) for d in dur_ts])
-    out.append(upper_trend_row("t-s.upper", "t_i − s_i = O(log(1/δ)/δ^(r−2)) (max over i)", deltas, ts_max, g, tol))
-    low = lower_trend_row("t-s.lower", "t_i − s_i = Ω(log(1/δ)/δ^(r−2)) (min over i): the paper's lower side",
-                          deltas, ts_min, g, tol)
-    s_no_log = lower_trend_row("t-s.lower_no_log", "t_i − s_i = Ω(δ^−(r−2)) (min over i): the tensor-power law",
-                               deltas, ts_min, g0, tol)
-    if not low.holds and s_no_log.holds:
-        low.note = ("ratio falls like 1/log(1/δ): the lower side of the paper's law is not attained on this "
-                    "range; the log-free law δ^−(r−2) holds (next rows)")
-    out += [low, upper_trend_row("t-s.upper_no_log", "t_i − s_i = O(δ^−(r−2)) (max over i)", deltas, ts_max,
-                                 g0, tol), s_no_log]
-    st_max = np.array([max(d) for d in dur_st])
-    st_min = np.array([min(d) for d in dur_st])
-    one = np.ones_like(deltas)
-    out.append(upper_trend_row("s-t.upper", "s_{i+1} − t_i = O(1) (max over i)", deltas, st_max, one, tol))
-    out.append(lower_trend_row("s-t.lower", "s_{i+1} − t_i = Ω(1) (min over i)", deltas, st_min, one, tol))
+    # durations: on the δ whose chain is complete (the others fail phase_order already)
+    deltas = deltas_all[ok]
+    dur_rows = ["t-s.upper", "t-s.lower", "t-s.upper_no_log", "t-s.lower_no_log", "s-t.upper", "s-t.lower"]
+    if len(deltas) < 2:
+        why = ("one δ: Θ rows need a --delta list" if len(runs) == 1
+               else f"ordered phase times at only {len(deltas)} δ (≥ 2 needed)")
+        if len(runs) == 1:
+            not_checked.update({rid: why for rid in dur_rows})
+        else:
+            out += [Row(rid, "duration law (see the other δ)", "n/a", "≥ 2 δ with ordered phases", False, note=why)
+                    for rid in dur_rows]
+    else:
+        g = g_theorem2(deltas, p.r)
+        g0 = g_no_log(deltas, p.r)
+        ts_max = np.array([max(d) for d in dur_ts])
+        ts_min = np.array([min(d) for d in dur_ts])
+        up_log = upper_trend_row("t-s.upper", "t_i − s_i = O(log(1/δ)/δ^(r−2)) (max over i)", deltas, ts_max, g, tol)
+        low_log = lower_trend_row("t-s.lower", "t_i − s_i = Ω(log(1/δ)/δ^(r−2)) (min over i): the paper's lower side",
+                                  deltas, ts_min, g, tol)
+        up_nolog = upper_trend_row("t-s.upper_no_log", "t_i − s_i = O(δ^−(r−2)) (max over i)", deltas, ts_max, g0, tol)
+        low_nolog = lower_trend_row("t-s.lower_no_log", "t_i − s_i = Ω(δ^−(r−2)) (min over i): the tensor-power law",
+                                    deltas, ts_min, g0, tol)
+        # Ω(log(1/δ)·δ^−(r−2)) and O(δ^−(r−2)) exclude each other as δ → 0 (THEOREMS.md rule 7):
+        # the fits decide which one the data support, and the other fails; undecided → both fail
+        laws = {"log(1/δ)/δ^(r−2)": g, "δ^−(r−2)": g0}
+        cmps = [compare_laws(laws, ts_min), compare_laws(laws, ts_max)]
+        best = cmps[0].best if cmps[0].best == cmps[1].best else None
+        verdict = ("min over i: " + cmps[0].describe() + "; max over i: " + cmps[1].describe())
+        if best == "δ^−(r−2)":
+            low_log.holds = False
+            low_log.note = f"excluded by the law comparison ({verdict})"
+        elif best == "log(1/δ)/δ^(r−2)":
+            up_nolog.holds = False
+            up_nolog.note = f"excluded by the law comparison ({verdict})"
+        else:
+            for row in (low_log, up_nolog):
+                row.holds = False
+                row.note = f"undecided on this range ({verdict})"
+        findings.append("t_i − s_i: " + verdict)
+        out += [up_log, low_log, up_nolog, low_nolog]
+        st_max = np.array([max(d) for d in dur_st])
+        st_min = np.array([min(d) for d in dur_st])
+        one = np.ones_like(deltas)
+        out.append(upper_trend_row("s-t.upper", "s_{i+1} − t_i = O(1) (max over i)", deltas, st_max, one, tol))
+        out.append(lower_trend_row("s-t.lower", "s_{i+1} − t_i = Ω(1) (min over i)", deltas, st_min, one, tol))
+        findings.append("t_i − s_i over δ = " + ", ".join(f"{d:g}: {m:.4g}" for d, m in zip(deltas, ts_min))
+                        + " (min over i); (t_i − s_i)·δ^(r−2) = " + ", ".join(f"{v:.3g}" for v in ts_min / g0))
 
-    ex = [window_extremes(run, p.r) for run in runs]
+    # the window rows read the windows [s_i, s_{i+1}]: on the δ whose chain is complete
+    # (the movement rows do not read windows: every δ)
+    ex_all = [window_extremes(run, p.r) for run in runs]
+    ex = [e for e, good in zip(ex_all, ok) if good]
     get = lambda key: np.array([e[key] for e in ex])  # noqa: E731
+    get_all = lambda key: np.array([e[key] for e in ex_all])  # noqa: E731
+    deltas = deltas_all[ok]
+    one = np.ones_like(deltas)
     dr = deltas**p.r
-    out.append(upper_trend_row("unlearned.bias_near_max", "not yet learned j ≥ i+1: max b − b_j ≤ O(δ^r)",
-                               deltas, get("unl_below_max"), dr, tol))
-    out.append(upper_trend_row("unlearned.bias_coupled", "not yet learned j, j' ≥ i+1: |b_j − b_j'| ≤ O(δ^r)",
-                               deltas, get("unl_spread"), dr, tol))
-    out.append(upper_trend_row("unlearned.W_small", "not yet learned j ≥ i+1: W_jj ≤ O(δ)", deltas,
-                               get("unl_W"), deltas, tol))
+    trend = []
+    trend.append(upper_trend_row("unlearned.bias_near_max", "not yet learned j ≥ i+1: max b − b_j ≤ O(δ^r)",
+                                 deltas, get("unl_below_max"), dr, tol))
+    trend.append(upper_trend_row("unlearned.bias_coupled", "not yet learned j, j' ≥ i+1: |b_j − b_j'| ≤ O(δ^r)",
+                                 deltas, get("unl_spread"), dr, tol))
+    trend.append(upper_trend_row("unlearned.W_small", "not yet learned j ≥ i+1: W_jj ≤ O(δ)", deltas,
+                                 get("unl_W"), deltas, tol))
     margin_c = float(np.log((1 - p.mu2) / p.mu2))
-    for key, rid, text, c in (("lrn_gap", "learned.bias_below_max", "learned j ≤ i−1: max b − b_j ≥ Ω(1)", p.mu3),
+    for key, rid, text, c in (("lrn_gap", "learned.bias_below_max", "learned j ≤ i−1: max b − b_j ≥ Ω(1); the class "
+                               "separated at s_i (where the gap is µ3 by definition) is read at s_{i+1}", p.mu3),
                               ("lrn_margin", "learned.margin", "learned j ≤ i−1: f_j(x) − f_i'(x) ≥ Ω(1) on S_j",
                                margin_c),
                               ("lrn_W", "learned.W_large", "learned j ≤ i−1: W_jj ≥ Ω(1)", p.mu0)):
         v = get(key)
         row = lower_trend_row(rid, text + f" (constant {c:.3g})", deltas, np.maximum(v, 1e-300), one, tol, floor=c)
-        row.measured = float(v.min())
+        row.measured = float(v.min()) if v.size else "n/a"
         if row.margin is not None:
             row.note = f"min over windows and δ; trend slope {row.margin - tol:+.3f} (≥ {-tol})"
-        out.append(row)
-    out.append(Row("movement.diag_grows", "W_jj(t) > W_jj(0) for every j and t > 0", bool(get("diag_grows").all()),
-                   "yes", bool(get("diag_grows").all())))
-    out.append(Row("movement.offdiag_positive", "W_jj'(t) > 0 for j ≠ j'", bool(get("offdiag_pos").all()), "yes",
-                   bool(get("offdiag_pos").all())))
-    out.append(upper_trend_row("movement.offdiag_small", "W_jj'(t) ≤ O(δ) for j ≠ j'", deltas, get("offdiag_max"),
-                               deltas, tol))
-    nc = upper_trend_row("movement.noise_corr", "|<W_j, ξ_x>| ≤ O(δ)", deltas, get("noise_corr"), deltas, tol)
+        trend.append(row)
+    if not ok.any():
+        trend = [Row(row.id, row.statement, "n/a", row.bound, False, note="no δ with ordered phase times")
+                 for row in trend]
+    movement = [Row("movement.diag_grows", "W_jj(t) > W_jj(0) for every j and t > 0",
+                    bool(get_all("diag_grows").all()), "yes", bool(get_all("diag_grows").all())),
+                Row("movement.offdiag_positive", "W_jj'(t) > 0 for j ≠ j'", bool(get_all("offdiag_pos").all()), "yes",
+                    bool(get_all("offdiag_pos").all())),
+                upper_trend_row("movement.offdiag_small", "W_jj'(t) ≤ O(δ) for j ≠ j'", deltas_all,
+                                get_all("offdiag_max"), deltas_all, tol)]
     if p.sigma == 0:
-        nc.note = "σ = 0: identically 0"
-    out.append(nc)
-    out.append(Row("movement.noise_vs_offdiag", "|<W_j, ξ_x>| ≤ W_jj' for x ∈ S_j', j ≠ j'",
-                   bool(get("noise_vs_offdiag").all()), "yes", bool(get("noise_vs_offdiag").all())))
-    findings.append("t_i − s_i over δ = " + ", ".join(f"{d:g}: {m:.4g}" for d, m in zip(deltas, ts_min))
-                    + " (min over i); (t_i − s_i)·δ^(r−2) = " + ", ".join(f"{v:.3g}" for v in ts_min / g0))
-    return out, findings
+        not_checked["movement.noise_corr"] = "n/a at σ = 0: there is no noise, <W_j, ξ_x> ≡ 0"
+        not_checked["movement.noise_vs_offdiag"] = "n/a at σ = 0: there is no noise, <W_j, ξ_x> ≡ 0"
+    else:
+        movement.append(upper_trend_row("movement.noise_corr", "|<W_j, ξ_x>| ≤ O(δ)", deltas_all,
+                                        get_all("noise_corr"), deltas_all, tol))
+        movement.append(Row("movement.noise_vs_offdiag", "|<W_j, ξ_x>| ≤ W_jj' for x ∈ S_j', j ≠ j'",
+                            bool(get_all("noise_vs_offdiag").all()), "yes", bool(get_all("noise_vs_offdiag").all())))
+    trend += movement
+    if len(runs) == 1:
+        for row in trend:
+            if row.bound.startswith("slope"):
+                not_checked[row.id] = "one δ: an O/Ω trend needs a --delta list"
+        trend = [row for row in trend if not row.bound.startswith("slope")]
+    out += trend
+    return out, findings, not_checked
 
 
 def run(p: Params, progress=None) -> Report:
     runs = _flow.run_sweep(p, progress)
-    return _flow.report(ID, TITLE, p, runs, *rows(p, runs))
+    row_list, findings, not_checked = rows(p, runs)
+    rep = _flow.report(ID, TITLE, p, runs, row_list, findings)
+    rep.not_checked.update(not_checked)
+    return rep
 
 
 plot = _flow.plot

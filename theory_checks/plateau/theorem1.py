@@ -84,7 +84,7 @@ def hypotheses(p: Params, runs, cs) -> list[Hypothesis]:
                                c.delta < bound))
         hyps.append(Hypothesis(f"Assumption 1 (bias gap) at δ={c.delta:g}: Δ_min > 0", "> 0", c.delta_min,
                                c.delta_min > 0))
-    return hyps
+    return hyps + _deep.gd_hypothesis(p, runs)
 
 
 def run(p: Params, progress=None) -> Report:

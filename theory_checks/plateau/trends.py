@@ -42,13 +42,15 @@ class Params(_deep.DeepParams):
             raise InputError(f"depths must be increasing integers ≥ 3, got {self.depths}")
 
 
-def plateau_length(p, run, homogeneous=False) -> tuple[float, object]:
-    m = _deep.mli(p, run, homogeneous)
+def plateau_length(p, run, homogeneous=False, power=None) -> tuple[float, object]:
+    m = _deep.mli(p, run, homogeneous, power=power)
     end = m.first_error_below((1 - 1 / p.k) / 2)
     return (1.0 if end is None else end), m
 
 
-def measure(p: Params, progress=None) -> dict:
+def train_all(p: Params, progress=None) -> dict:
+    """The trained networks the trends compare: ``bias``, ``no_bias``, ``small_init`` and
+    ``depth_r`` for every depth (``depth_{p.r}`` is the ``bias`` run)."""
     data = _deep.make_data(p)
     big, small = p.delta
     jobs = [("bias", p.r, big, "last"), ("no_bias", p.r, big, "none"), ("small_init", p.r, small, "last")]
@@ -59,11 +61,22 @@ def measure(p: Params, progress=None) -> dict:
         if progress is not None:
             progress(i, len(jobs), 1.0, 1.0)
     runs[f"depth_{p.r}"] = runs["bias"]
+    return runs
+
+
+def lengths(p: Params, runs: dict, power: int | None = None) -> dict:
+    """Error-plateau lengths (and curves) of every run, plus the homogeneous bias
+    interpolation of the ``bias`` run (exponent ``power``, default the depth r)."""
     out = {"runs": runs, "lengths": {}, "curves": {}}
     for name, run in runs.items():
         out["lengths"][name], out["curves"][name] = plateau_length(p, run)
-    out["lengths"]["homogeneous"], out["curves"]["homogeneous"] = plateau_length(p, runs["bias"], homogeneous=True)
+    out["lengths"]["homogeneous"], out["curves"]["homogeneous"] = plateau_length(p, runs["bias"], homogeneous=True,
+                                                                                 power=power)
     return out
+
+
+def measure(p: Params, progress=None) -> dict:
+    return lengths(p, train_all(p, progress))
 
 
 def rows(p: Params, L: dict) -> list[Row]:
@@ -91,6 +104,7 @@ def run(p: Params, progress=None) -> Report:
     norm_x = float(np.linalg.norm(runs["bias"].data.X, axis=1).max())
     hyps = [Hypothesis("inputs ‖x‖ ≤ 1", "≤ 1", norm_x, norm_x <= 1 + 1e-12),
             Hypothesis("every network reaches zero training error (margin ≥ m)", "all", len(runs), True)]
+    hyps += _deep.gd_hypothesis(p, list(runs.values()))
     params = _deep.params_dict(p)
     params["depths"] = list(p.depths)
     lengths = m["lengths"]
