@@ -27,8 +27,8 @@ def test_help_and_list_do_not_import_jax():
 @pytest.mark.parametrize("args, needle", [
     (["check", "nosuch"], "unknown check id"),
     (["check", "theorem2", "--r", "2"], "r must be an integer ≥ 3"),
-    (["check", "theorem2", "--delta", "0"], "delta must be > 0"),
-    (["check", "theorem2", "--delta", "-0.1,0.05"], "delta must be > 0"),
+    (["check", "theorem2", "--delta", "0"], "delta must be in (0, 1)"),
+    (["check", "theorem2", "--delta", "-0.1,0.05"], "delta must be in (0, 1)"),
     (["check", "theorem2", "--k", "1"], "k must"),
     (["check", "theorem2", "--n-samples", "201"], "multiple of k"),
     (["check", "theorem2", "--delta", "abc"], "cannot read"),

@@ -106,6 +106,27 @@ def test_checks_pass_at_defaults(mod, default_runs):
     assert failing(rows) == []
 
 
+def test_lemma5_samples_the_ball_and_reports_lambda_star(default_runs):
+    """At λ = 1e−30 the paper's ball λ^(ε/40) ≈ 0.84 is larger than ρ_max, the radius beyond
+    which PL cannot hold (shrinking a fitted group): "λ ≤ λ*" is reported as not met, and the
+    check samples the derived ball 0.9·ρ_max, where it holds."""
+    p = lemma5.Params()
+    run = default_runs[-1]
+    assert lemma5.radius(p, run) == pytest.approx(0.9 * lemma5.rho_max(run))
+    assert not lemma5.hypotheses(p, default_runs)[-1].met
+    # along the second group's shrinking path the ratio is 4‖D−‖(1 − τ)² (the derivation)
+    a, W = run.cart()
+    idx = run.sets["S2"]
+    taus = np.array([0.0, 0.25, 0.5, 0.7])
+    flat = []
+    for tau in taus:
+        sc = np.ones(len(run.s))
+        sc[idx] = 1 - tau
+        flat.append(np.concatenate([a[-1] * sc, (W[-1] * sc[:, None]).ravel()]))
+    r = lemma5.ball_ratios(run, np.array(flat)) / run.groups[1].norm
+    np.testing.assert_allclose(r, 4 * (1 - taus) ** 2, rtol=2e-2)
+
+
 def test_fact1_finds_a_strict_saddle_and_two_saddles(default_runs):
     _, findings = fact1.rows(fact1.Params(), default_runs)
     assert "saddles visited: 2" in findings[0]
@@ -135,7 +156,108 @@ def test_empty_s_minus_never_fits_the_negative_label():
     run = _flow.run_flow(p, 1e-30, draws=(s, g), require_assumption3=False)
     assert "t3.exists" in failing(lemma4.rows(p, [run])[0])
     assert "zero_loss" in failing(theorem1.rows(theorem1.Params(lam=(1e-30,)), [run])[0])
-    assert set(failing(lemma5.rows(p, [run])[0])) == {"pl.ratio", "pl.rate"}
+    assert set(failing(lemma5.rows(p, [run])[0])) == {"pl.ball", "pl.ratio", "pl.rate"}
+
+
+def test_lemma5_ball_row_fails_beyond_rho_max(default_runs):
+    p = lemma5.Params(pl_radius=1.0)
+    assert failing(lemma5.rows(p, default_runs)[0]) == ["pl.ball"]
+
+
+def test_lemma5_rate_fails_when_time_is_stretched(default_runs):
+    """Time × 5: the loss decays 5× slower than ‖D−‖ allows (the ratios, read off states, are unchanged)."""
+    runs = [dataclasses.replace(r, traj=dataclasses.replace(
+        r.traj, ts=5 * r.traj.ts, events={k: dataclasses.replace(v, t=5 * v.t) for k, v in r.traj.events.items()}))
+        for r in default_runs]
+    assert failing(lemma5.rows(lemma5.Params(), runs)[0]) == ["pl.rate"]
+
+
+def test_lemma5_ratio_rows_fail_against_a_larger_constant(default_runs):
+    """Against 5‖D−‖ (above the derived limit 4‖D−‖) the trajectory and the ball rows fail."""
+    runs = []
+    for r in default_runs:
+        g1, g2 = r.groups
+        runs.append(dataclasses.replace(r, groups=(g1, dataclasses.replace(g2, norm=5 * g2.norm))))
+    assert {"pl.ratio", "pl.ball"} <= set(failing(lemma5.rows(lemma5.Params(), runs)[0]))
+
+
+def _sph_tamper(run, rho=None, wbar=None):
+    ys = run.traj.ys
+    ys = ys._replace(rho=rho(ys.rho.copy()) if rho else ys.rho, wbar=wbar(ys.wbar.copy()) if wbar else ys.wbar)
+    return dataclasses.replace(run, traj=dataclasses.replace(run.traj, ys=ys))
+
+
+def test_lemma2_rows_fail_on_tampered_runs(default_runs):
+    run = default_runs[0]
+    i = _flow.index_at(run, run.pred["t1"])
+    S2 = run.sets["S2"]
+    assert failing(lemma2.rows(lemma2.Params(), [_sph_tamper(run, wbar=lambda w: (w.__setitem__((i, S2), -w[i, S2]), w)[1])])[0]) \
+        == ["alignment.minus"]
+    assert failing(lemma2.rows(lemma2.Params(), [_sph_tamper(run, rho=lambda r: (r.__setitem__(i, r[i] + 5), r)[1])])[0]) \
+        == ["alignment.norms"]
+
+
+def test_lemma3_t2_fails_when_the_first_fit_never_happens(default_runs):
+    run = default_runs[0]
+    gone = dataclasses.replace(run, traj=dataclasses.replace(
+        run.traj, events={k: v for k, v in run.traj.events.items() if k != "t2"}))
+    assert failing(lemma3.rows(lemma3.Params(), [gone])[0]) == ["t2.exists"]
+
+
+def test_lemma4_frozen_group_fails_when_it_moves(default_runs):
+    run = default_runs[0]
+    i3 = _flow.index_at(run, run.t("t3"))
+    S1 = run.sets["S1"]
+    moved = _sph_tamper(run, rho=lambda r: (r.__setitem__((i3, S1), r[i3, S1] + 1.0), r)[1])
+    assert failing(lemma4.rows(lemma4.Params(), [moved])[0]) == ["frozen_first_group"]
+
+
+def test_fact1_saddle_close_fails_when_the_path_leaves_the_saddle(default_runs):
+    """One saved state at the window's start moved off θ_S by more than λ^(ε/5)."""
+    runs = []
+    for r in default_runs:
+        i = int(np.searchsorted(r.traj.ts, r.pred["plateau_start"]))
+        runs.append(_sph_tamper(r, rho=lambda x, i=i: (x.__setitem__((i, r.sets["S1"]), x[i, r.sets["S1"]] + 1.0), x)[1]))
+    assert failing(fact1.rows(fact1.Params(), runs)[0]) == ["saddle.close"]
+
+
+def test_fact1_stationarity_fails_without_newton(default_runs, monkeypatch):
+    """θ_S taken from the trajectory without refining it is not stationary to 1e−10."""
+    import functools
+    monkeypatch.setattr(fact1, "refine_saddle", functools.partial(fact1.refine_saddle, iters=0))
+    assert "saddle.stationary" in failing(fact1.rows(fact1.Params(), default_runs)[0])
+
+
+def test_fact1_strict_fails_at_a_minimum(default_runs):
+    """Refine from the end of the run keeping every neuron: Newton lands on the minimum, whose
+    Hessian has no negative eigenvalue (its loss is not the saddle's, and the path is not near it)."""
+    runs = []
+    for r in default_runs:
+        t = r.traj.ts
+        pred = dict(r.pred, plateau_start=float(t[-3]), plateau_end=float(t[-1]))
+        runs.append(dataclasses.replace(r, pred=pred, sets=dict(r.sets, S1=np.arange(len(r.s)))))
+    bad = set(failing(fact1.rows(fact1.Params(), runs)[0]))
+    assert "saddle.strict" in bad and bad <= {"saddle.strict", "saddle.stationary", "plateau.window", "saddle.close"}
+
+
+def test_theorem1_min_norm_rows_fail_at_large_lambda():
+    """λ = 0.5, 0.1: far from the small-init limit the flow's interpolator is not min-norm."""
+    p = theorem1.Params(lam=(0.5, 0.1))
+    bad = set(failing(theorem1.rows(p, _flow.run_sweep(p))[0]))
+    assert "min_norm.limit" in bad and bad <= {"min_norm.limit", "min_norm.trend"}
+
+
+def test_theorem1_trend_fails_when_a_middle_lambda_is_further_from_min_norm():
+    """The middle λ's final state rescaled a → 2a, w → w/2 (same predictor, same loss, larger
+    norm): the gap no longer decreases with λ; the smallest λ still meets the limit."""
+    p = theorem1.Params(lam=(1e-4, 1e-8, 1e-30))
+    runs = _flow.run_sweep(p)
+    mid = runs[1]
+    a, W = mid.cart()
+    a, W = a.copy(), W.copy()
+    a[-1], W[-1] = 2 * a[-1], W[-1] / 2
+    runs[1] = dataclasses.replace(mid, traj=dataclasses.replace(mid.traj, ys=R.CartState(a, W)))
+    assert failing(theorem1.rows(p, runs)[0]) == ["min_norm.trend"]
 
 
 def test_lemma2_and_lemma3_fail_on_tampered_runs(default_runs):
