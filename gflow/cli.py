@@ -24,7 +24,7 @@ OPTIONS = {
     "width": int, "noise": float, "activation": str, "t_max": float, "depths": _INT_LIST,
     "dataset": str, "n": int, "m": int, "lam": _FLOAT_LIST, "coords": str, "plateau_tol": float, "kink": float, "pl_radius": float,
     "n_grid": _INT_LIST, "dist": str, "reps": int,
-    "dims": _INT_LIST, "refine": int, "segments": int, "stable_tol": float, "full": "flag", "batch": "flag", "store": str, "executor": str, "scheduler": str, "dask_local": int,
+    "dims": _INT_LIST, "refine": int, "segments": int, "stable_tol": float, "interp_tol": float, "full": "flag", "batch": "flag", "store": str, "executor": str, "scheduler": str, "dask_local": int,
 }
 HELP = {
     "k": "number of classes (≥ 2)", "r": "degree r of the homogeneous signal (integer ≥ 3)",
@@ -57,7 +57,8 @@ HELP = {
     "dims": "simplicity.threshold: comma-separated dimensions d",
     "refine": "simplicity.threshold: bisection rounds that narrow N* (geometric midpoints)",
     "segments": "simplicity.threshold: train up to this many t-max segments, until the loss is stable",
-    "stable_tol": "simplicity.threshold: stable = train loss moves at most this (relative) over a segment", "full": "simplicity.threshold: the paper-sized run",
+    "stable_tol": "simplicity.threshold: stable = train loss moves at most this (relative) over a segment",
+    "interp_tol": "simplicity.threshold: the network interpolates when its train loss ≤ this·σ²/2 (defines N*)", "full": "simplicity.threshold: the paper-sized run",
     "store": "sweep directory: finished points are kept there and a rerun resumes",
     "executor": "sweep executor: serial, processes or dask",
     "scheduler": "dask scheduler ADDRESS to run the sweep on a cluster",

@@ -63,7 +63,7 @@ class LawComparison:
     def describe(self) -> str:
         fits = ", ".join(f"{f.rel_rms:.2e} for {f.name}" for f in self.fits)
         verdict = f"the data support {self.best}" if self.best else "undecided on this range"
-        return f"T ≈ A·g(δ) + B fits with relative RMS {fits}: {verdict}"
+        return f"affine fits Q ≈ A·g + B: relative RMS {fits}: {verdict}"
 
 
 def compare_laws(laws: dict[str, np.ndarray], T: np.ndarray, factor: float = 10.0) -> LawComparison:

@@ -12,8 +12,7 @@ from gflow.data.teacher import linear_teacher
 from theory_checks.simplicity import prop1, theorem1, theorem2
 
 
-def failing(rows):
-    return [r.id for r in rows if not r.holds]
+from helpers import failing
 
 
 def test_D_N_is_minus_gradient_of_G_N_and_its_symmetric_limit():
@@ -54,7 +53,28 @@ def test_theorem1_and_prop1_pass_at_defaults():
 def test_theorem1_fails_on_a_tampered_estimate():
     p = theorem1.Params()
     sups = theorem1.measure(p) * np.array(p.n_grid, float) ** 0.4  # decays like N^-0.1, not N^-1/2
-    assert set(failing(theorem1.rows(p, sups)[0])) == {"rate.exponent", "rate.constant"}
+    assert failing(theorem1.rows(p, sups)[0]) == ["rate.constant"]
+
+
+def test_theorem1_reports_an_unconverged_sup_search(monkeypatch):
+    """A search of 3 directions without local ascent (in d = 10) is far from converged: the
+    hypothesis (a 4× larger search) says so."""
+    from gflow.bounds.simplicity import sup_deviation
+
+    p = theorem1.Params(d=10, n_grid=(100, 300), reps=1)
+    monkeypatch.setattr(theorem1, "N_DIRS", 3)
+    monkeypatch.setattr(theorem1, "sup_deviation", lambda X, y, D, n_dirs, rng: sup_deviation(X, y, D, n_dirs=n_dirs,
+                                                                                               refine=0, rng=rng))
+    sups = theorem1.measure(p, n_dirs=3)
+    assert theorem1.search_converged(p, sups) > theorem1.SEARCH_TOL
+
+
+def test_prop1_distance_rows_fail_on_tampered_distances():
+    p = prop1.Params()
+    dists = np.geomspace(0.02, 0.3, len(p.n_grid))   # growing with N
+    assert set(failing(prop1.rows(p, dists)[0])) == {"distance.shrinks", "distance.final"}
+    dists = np.geomspace(0.5, 0.2, len(p.n_grid))    # shrinking but not close at the largest N
+    assert failing(prop1.rows(p, dists)[0]) == ["distance.final"]
 
 
 def test_prop1_fails_for_a_non_symmetric_law():
@@ -81,6 +101,45 @@ def test_theorem2_fails_at_small_n(small_theorem2):
     p = dataclasses.replace(small_theorem2, n_samples=20, t_max=2000.0)
     rows, _, _ = theorem2.rows(p, theorem2.train(p, p.n_samples))
     assert {"train_is_ols", "test_near_noise"} <= set(failing(rows))
+
+
+@pytest.fixture(scope="module")
+def large_n_run(small_theorem2):
+    return theorem2.train(small_theorem2, small_theorem2.n_samples)
+
+
+def _scaled(run, factor, sign):
+    """The trained network with the final ``a_j`` of one sign scaled by ``factor``."""
+    A = run.traj.ys.a.copy()
+    sel = np.sign(A[-1]) == sign
+    A[-1, sel] *= factor
+    return dataclasses.replace(run, traj=dataclasses.replace(run.traj, ys=run.traj.ys._replace(a=A)))
+
+
+def test_theorem2_sum_rows_fail_when_one_group_is_off(small_theorem2, large_n_run):
+    bad = set(failing(theorem2.rows(small_theorem2, _scaled(large_n_run, 1.3, +1))[0]))
+    assert "positive_sum" in bad and "negative_sum" not in bad
+    bad = set(failing(theorem2.rows(small_theorem2, _scaled(large_n_run, 1.3, -1))[0]))
+    assert "negative_sum" in bad and "positive_sum" not in bad
+
+
+def test_theorem2_no_interpolation_fails_for_an_interpolating_net(small_theorem2, large_n_run):
+    """A network that (on a smaller N = 30 problem) fits far below the noise level."""
+    p = dataclasses.replace(small_theorem2, n_samples=30, d=12, t_max=3000.0)
+    rows, _, _ = theorem2.rows(p, theorem2.train(p, p.n_samples))
+    assert "no_interpolation" in failing(rows)
+
+
+def test_theorem2_step_row_fails_against_a_different_network(small_theorem2, large_n_run):
+    """The "half-step" run replaced by the same run cut off mid-growth: its sums differ."""
+    import jax
+
+    run = large_n_run
+    k = int(np.argmax(np.linalg.norm(theorem2.sums(run.traj.ys.a[-1], run.traj.ys.W[-1])[0]) * 0.5
+                      <= np.array([np.linalg.norm(theorem2.sums(a, W)[0]) for a, W in zip(run.traj.ys.a, run.traj.ys.W)])))
+    early = dataclasses.replace(run, traj=dataclasses.replace(run.traj, ys=jax.tree_util.tree_map(lambda x: x[: k + 1],
+                                                                                                  run.traj.ys)))
+    assert failing(theorem2.rows(small_theorem2, run, early)[0]) == ["gd_step_converged"]
 
 
 def test_simplicity_cli():

@@ -4,11 +4,12 @@ import os
 from pathlib import Path
 
 import numpy as np
-
 import pytest
 
 from gflow.sweep import load, point_key, run_sweep
 from theory_checks.simplicity import threshold
+
+from helpers import failing
 
 import sweep_points
 
@@ -58,9 +59,16 @@ def test_threshold_small_grid_passes(tmp_path):
 
 
 def test_threshold_fails_when_the_grid_stays_below_it():
-    p = threshold.Params(dims=(5,), n_grid=(30, 100), m=60, t_max=2000.0)
+    """d = 5 on N = 10, 30: the network interpolates at every N, so N* is not on the grid and
+    the OLS regime is never reached."""
+    p = threshold.Params(dims=(5,), n_grid=(10, 30), m=60, t_max=2000.0)
     rep = threshold.run(p)
-    assert {"d5.ols_regime", "threshold.located"} <= {r.id for r in rep.rows if not r.holds}
+    assert {r.id for r in rep.rows if not r.holds} == {"d5.ols_regime", "threshold.located"}
+
+
+def test_threshold_interpolation_row_fails_when_the_grid_starts_above_it():
+    rows, _ = threshold.rows(threshold.Params(dims=(3, 5)), _table({3: 10, 5: 100}))
+    assert failing(rows) == ["d3.interpolation"]
 
 
 def test_batched_repetitions_equal_sequential_ones():
@@ -75,17 +83,28 @@ def test_batched_repetitions_equal_sequential_ones():
         np.testing.assert_allclose(W1, W2, rtol=1e-10, atol=1e-14)
 
 
-def test_threshold_ignores_points_where_ols_itself_interpolates():
+def test_threshold_is_where_the_network_stops_interpolating():
+    """N* = the first N from which train > interp_tol·σ²/2 at every larger N; where the loss
+    first approaches OLS plays no part."""
     import pandas as pd
 
-    df = pd.DataFrame({"n": [10, 30, 100], "noise": 0.125, "train": [1e-30, 0.12, 0.12],
-                       "ols_train": [1e-31, 0.12, 0.12]})
-    assert threshold.threshold(df) == 30  # N = 10: both losses vanish (ratio 10), not past N*
-    assert threshold.bracket(df) == (10, 30)
-    df.loc[1, "train"] = 0.01
-    assert threshold.threshold(df) == 100
-    df.loc[2, "train"] = 0.01
+    df = pd.DataFrame({"n": [10, 30, 100], "noise": 0.125, "train": [1e-30, 0.05, 0.12], "ols_train": 0.12})
+    assert threshold.threshold(df) == 30 and threshold.bracket(df) == (10, 30)  # 0.05: below OLS, not interpolating
+    df.loc[1, "train"] = 1e-6
+    assert threshold.threshold(df) == 100 and threshold.threshold(df, tol=1e-6) == 30
+    df.loc[2, "train"] = 1e-8
     assert threshold.threshold(df) is None and threshold.bracket(df) == (None, None)
+
+
+def test_exponent_interval_over_bracket_corners():
+    # two dims: the old closed form
+    lo, hi = threshold.exponent_interval({3: (10, 30), 5: (100, 300)})
+    assert lo == pytest.approx(np.log(100 / 30) / np.log(5 / 3)) and hi == pytest.approx(np.log(300 / 10) / np.log(5 / 3))
+    # four dims on an exact d³ law with tight brackets: the interval contains 3 and is narrow
+    b = {d: (0.95 * d**3, 1.05 * d**3) for d in (2, 3, 4, 5)}
+    lo, hi = threshold.exponent_interval(b)
+    assert lo < 3 < hi and hi - lo < 0.3
+    assert threshold.exponent_interval({3: (None, 30), 5: (100, 300)}) is None
 
 
 def test_threshold_refinement_bisects_the_bracket(tmp_path):
@@ -114,7 +133,7 @@ def _table(stars: dict, ns=(10, 30, 100, 300, 1000)):
     """A synthetic sweep table whose threshold sits at ``stars[d]`` for each d."""
     import pandas as pd
 
-    rows = [{"d": d, "n": n, "noise": 0.125, "ols_train": 0.12, "train": 0.12 if n >= star else 0.01,
+    rows = [{"d": d, "n": n, "noise": 0.125, "ols_train": 0.12, "train": 0.12 if n >= star else 1e-8,
              "test": 0.125, "ols_test": 0.125, "stable": True}
             for d, star in stars.items() for n in ns]
     return pd.DataFrame(rows)
@@ -128,6 +147,14 @@ def test_threshold_rows_on_two_dimensions_and_the_exponent_interval():
     # N*(3) ∈ (10, 30], N*(5) ∈ (100, 300]: e ∈ [log(100/30), log(300/10)] / log(5/3)
     lo, hi = np.log(100 / 30) / np.log(5 / 3), np.log(300 / 10) / np.log(5 / 3)
     assert any(f"[{lo:.2f}, {hi:.2f}]" in f and "contains the paper's 3" in f for f in findings)
+
+
+def test_threshold_exponent_from_draws():
+    """With several draws per point the report gives each draw's exponent and their spread."""
+    df = _table({3: 30, 5: 300})
+    df["train_draws"] = [[t, t if n != 30 else 1e-8] for t, n in zip(df["train"], df["n"])]
+    _, findings = threshold.rows(threshold.Params(dims=(3, 5)), df)
+    assert any("spread over 2 draws" in f for f in findings)
 
 
 def test_threshold_row_fails_when_n_star_shrinks_with_d():

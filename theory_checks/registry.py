@@ -74,9 +74,9 @@ CHECKS: tuple[CheckSpec, ...] = (
               "large N: the network converges to OLS on the two halves, no interpolation, test loss ≈ noise",
               ("d", "n_samples", "sigma", "dist", "m", "lam", "dt", "t_max", "seed")),
     CheckSpec("simplicity.threshold", "theory_checks.simplicity.threshold",
-              "Figure 1: interpolation below N*, OLS above, N* located for each d (a resumable sweep; local or Dask)",
+              "Figure 1: N* where the network stops interpolating, OLS above it, N* ∝ d^e (a resumable sweep; local or Dask)",
               ("dims", "n_grid", "sigma", "dist", "m", "lam", "dt", "t_max", "seed", "full", "store", "executor",
-               "scheduler", "dask_local", "reps", "batch", "refine", "segments", "stable_tol")),
+               "scheduler", "dask_local", "reps", "batch", "refine", "segments", "stable_tol", "interp_tol")),
 )
 
 _BY_NAME = {c.id: c for c in CHECKS} | {a: c for c in CHECKS for a in c.aliases}
