@@ -170,11 +170,11 @@ def _run_check(check_id, json_path, plot_path, quiet, given) -> int:
         raise _Exit(3, str(e)) from None
     except GflowError as e:
         raise _Exit(e.exit_code, str(e)) from None
-    from .report import render
+    from .report import render, summary_line
 
     out = Console()
     if quiet:
-        out.print(f"{report.check}: {'PASSED' if report.passed else 'FAILED'}")
+        out.print(f"{report.check}: {summary_line(report)}", markup=False)
     else:
         render(report, out)
     if json_path:

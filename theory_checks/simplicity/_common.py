@@ -26,7 +26,7 @@ from gflow.models import relu2 as R
 class SimParams:
     d: int = 3                                   # input dimension [--d]
     n_grid: tuple = (100, 300, 1000, 3000, 10000)  # sample sizes of the sweep [--n-grid]
-    n_samples: int = 3000                        # N of a single training run [--n-samples]
+    n_samples: int = 2000                        # N of a single training run (≤ 1 min with the half-step rerun) [--n-samples]
     sigma: float = 0.5                           # noise level [--sigma]
     dist: str = "gaussian"                       # law of x: gaussian, cone or skewed [--dist]
     m: int = 100                                 # neurons [--m]

@@ -306,4 +306,4 @@ def plot(report: Report, path) -> None:
 
     df = report.context
     tol = report.params.get("interp_tol", Params.interp_tol)
-    threshold_curves(df, path, n_star={d: threshold(df[df["d"] == d], tol) for d in df["d"].unique()})
+    threshold_curves(df, path, n_star={d: threshold(df[df["d"] == d], tol) for d in df["d"].unique()}, floor_ratio=tol)
