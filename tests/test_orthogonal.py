@@ -260,6 +260,12 @@ def test_theorem1_trend_fails_when_a_middle_lambda_is_further_from_min_norm():
     assert failing(theorem1.rows(p, runs)[0]) == ["min_norm.trend"]
 
 
+def test_theorem1_derivation_row_fails_for_a_wrong_closed_form(default_runs):
+    """sympy does not confirm a wrong minimum (|y|/c instead of 2|y|/c)."""
+    p = theorem1.Params(lam=(1e-30,))
+    assert failing(theorem1.rows(p, default_runs, claimed_min_norm=lambda y, c: y / c)[0]) == ["min_norm.derivation"]
+
+
 def test_lemma2_and_lemma3_fail_on_tampered_runs(default_runs):
     run = default_runs[0]
     wbar = run.traj.ys.wbar.copy()

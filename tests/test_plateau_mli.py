@@ -224,6 +224,13 @@ def test_lemma_rows_fail_when_nothing_is_checked(runs):
     assert bad == {"lemma1.checked", "lemma1.sign", "lemma2.checked", "lemma2.sign"}
 
 
+def test_lemma3_unchecked_when_no_class_is_learned_enough(runs):
+    """C1 = 1e−9: no state has 1 − u_j ≤ C1 (W_jj ≤ 2), so Lemma 3 is not checked — a failure."""
+    p = dataclasses.replace(PB, c1=1e-9)
+    bad = set(failing(bias_lemmas.rows(p, bias_lemmas.measure(p, runs))[0]))
+    assert {"lemma3.checked", "lemma3.sign"} <= bad <= {"lemma3.checked", "lemma3.sign", "lemma3.omega1"}
+
+
 def test_mu_bounded_row_fails_when_mu_star_grows(counts):
     grown = {k: [dataclasses.replace(c, constant=c.constant * (0.1 / c.delta)) for c in v] if k == "lemma1" else v
              for k, v in counts.items()}

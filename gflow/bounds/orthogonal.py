@@ -98,13 +98,15 @@ def min_norm_sq(data: OrthoData) -> float:
 
 
 @functools.lru_cache(maxsize=None)
-def sympy_min_norm_one_sample() -> bool:
+def sympy_min_norm_one_sample(claimed=None) -> bool:
     """sympy: ``min a² + t² s.t. a·t·c = y`` (one neuron fitting one sample of norm c, w ∥ x)
-    is ``2|y|/c`` — the per-group term of :func:`min_norm_sq` for the two-point data."""
+    is ``2|y|/c`` — the per-group term of :func:`min_norm_sq` for the two-point data.
+    ``claimed(y, c)`` checks another closed form instead (a wrong one must fail)."""
     import sympy as sp
 
     a, t, c, y, mu = sp.symbols("a t c y mu", positive=True)
+    target = 2 * y / c if claimed is None else claimed(y, c)
     lagr = a**2 + t**2 - mu * (a * t * c - y)
     sols = sp.solve([sp.diff(lagr, a), sp.diff(lagr, t), a * t * c - y], [a, t, mu], dict=True)
     values = [sp.simplify(s[a] ** 2 + s[t] ** 2) for s in sols]
-    return any(sp.simplify(v - 2 * y / c) == 0 for v in values)
+    return any(sp.simplify(v - target) == 0 for v in values)

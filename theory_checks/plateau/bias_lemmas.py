@@ -321,8 +321,10 @@ def rows(p: Params, counts: dict[str, list[LemmaCounts]]) -> tuple[list[Row], li
                                            "does not shrink as δ → 0", deltas, const, np.ones_like(deltas), p.slope_tol,
                                            note="c3* = " + ", ".join(f"{x:.4g}" for x in const)))
             elif len(cs) > 1:
-                out.append(Row("lemma3.omega1", "Lemma 3: c3* is Ω(1) (positive at every δ)", float(np.nanmin(const)),
-                               "> 0 at every δ", False, note="c3* = " + ", ".join(f"{x:.4g}" for x in const)))
+                shown = float(np.nanmin(const)) if np.isfinite(const).any() else "none"
+                out.append(Row("lemma3.omega1", "Lemma 3: c3* is Ω(1) (positive at every δ)", shown,
+                               "> 0 at every δ", False, note="c3* = " + ", ".join(f"{x:.4g}" for x in const)
+                               + " (nan: no state checked at that δ)"))
             else:
                 not_checked["lemma3.omega1"] = "one δ: the trend of c3* as δ → 0 needs a --delta list"
         else:
