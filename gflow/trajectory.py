@@ -86,3 +86,16 @@ class Trajectory:
         import jax
 
         return jax.tree_util.tree_map(lambda a: a[i], self.ys)
+
+
+def max_event_time_change(a: Trajectory, b: Trajectory) -> float:
+    """Largest relative change of any located event time between two solves of one problem
+    (e.g. gradient descent at step h and h/2); inf if an event occurs in one and not the other."""
+    worst = 0.0
+    for name in set(a.events) | set(b.events):
+        ta, tb = a.event_time(name), b.event_time(name)
+        if (ta is None) != (tb is None):
+            return float("inf")
+        if ta is not None and ta > 0:
+            worst = max(worst, abs(ta - tb) / ta)
+    return worst

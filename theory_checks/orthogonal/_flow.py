@@ -28,6 +28,7 @@ from gflow.bounds import orthogonal as B
 from gflow.data import orthogonal as OD
 from gflow.errors import InputError
 from gflow.models import relu2 as R
+from gflow.trajectory import max_event_time_change
 
 GD_PHASE_TOL = 0.01  # gradient descent: largest relative change of a phase time when dt is halved
 
@@ -227,21 +228,9 @@ def run_sweep(p: OrthoParams, progress=None) -> list[OrthoRun]:
         run = run_flow(p, float(lam), data, (s, g), cb)
         if p.solver == "gd":  # the step's accuracy: the same solve at half the step
             half = run_flow(dataclasses.replace(p, dt=p.dt / 2), float(lam), data, (s, g))
-            run = dataclasses.replace(run, gd_change=phase_time_change(run, half))
+            run = dataclasses.replace(run, gd_change=max_event_time_change(run.traj, half.traj))
         out.append(run)
     return out
-
-
-def phase_time_change(a: OrthoRun, b: OrthoRun) -> float:
-    """Largest relative change of any located event time between two solves of one λ."""
-    worst = 0.0
-    for name in set(a.traj.events) | set(b.traj.events):
-        ta, tb = a.t(name), b.t(name)
-        if (ta is None) != (tb is None):
-            return float("inf")
-        if ta is not None and ta > 0:
-            worst = max(worst, abs(ta - tb) / ta)
-    return worst
 
 
 def index_at(run: OrthoRun, t: float) -> int:

@@ -28,6 +28,7 @@ from gflow.bounds.plateau import g_theorem2
 from gflow.data.classes import ClassData, class_dataset
 from gflow.errors import InputError
 from gflow.models import homogeneous as H
+from gflow.trajectory import max_event_time_change
 
 GD_PHASE_TOL = 0.01  # gradient descent: largest relative change of a phase time when dt is halved
 
@@ -182,7 +183,7 @@ def run_sweep(p: FlowParams, progress=None) -> list[FlowRun]:
         run = run_flow(p, float(delta), cb, data=data)
         if p.solver == "gd":  # the step's accuracy: the same solve at half the step
             half = run_flow(dataclasses.replace(p, dt=p.dt / 2), float(delta), None, data=data)
-            run = dataclasses.replace(run, gd_change=phase_time_change(run, half))
+            run = dataclasses.replace(run, gd_change=max_event_time_change(run.traj, half.traj))
         runs.append(run)
     return runs
 
@@ -260,19 +261,6 @@ def standard_hypotheses(p: FlowParams, runs: list[FlowRun]):
                                f"≤ {GD_PHASE_TOL:g}", change, bool(change <= GD_PHASE_TOL),
                                "; ".join(f"δ={run.delta:g}: {run.gd_change:.3g}" for run in runs)))
     return hyps
-
-
-def phase_time_change(a: FlowRun, b: FlowRun) -> float:
-    """Largest relative change of any located phase time between two solves of one δ (inf if
-    an event is found in one and not the other)."""
-    worst = 0.0
-    for name in set(a.traj.events) | set(b.traj.events):
-        ta, tb = a.t(name), b.t(name)
-        if (ta is None) != (tb is None):
-            return float("inf")
-        if ta is not None and ta > 0:
-            worst = max(worst, abs(ta - tb) / ta)
-    return worst
 
 
 def learning_times(run: FlowRun) -> dict[int, float]:
