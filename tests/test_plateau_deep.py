@@ -57,6 +57,17 @@ def test_theorem1_passes_at_defaults(trained):
     assert trained.T > 0 and max(F.spectral_norms(trained.theta0)) <= P1.delta[0] * (1 + 1e-9)
 
 
+def test_gradient_descent_reports_its_step_accuracy():
+    """Model F on gradient descent: one half-step rerun (not a cascade), its change of T as a
+    hypothesis; a coarse step misses it."""
+    p = dataclasses.replace(P1, solver="gd", dt=2.0, k=2, n_samples=8, width=4, delta=(0.3,), margin=0.5)
+    run = _deep.train(p, p.r, p.delta[0])
+    hyp = _deep.gd_hypothesis(p, [run])[0]
+    assert np.isfinite(run.gd_change) and hyp.measured == run.gd_change
+    fine = _deep.train(dataclasses.replace(p, dt=0.05), p.r, p.delta[0])
+    assert fine.gd_change < run.gd_change
+
+
 def test_theorem1_fails_without_a_bias_gap(trained):
     b = np.asarray(trained.thetaT.b)
     flat = dataclasses.replace(trained, thetaT=trained.thetaT._replace(b=np.full_like(b, b.mean())))

@@ -133,7 +133,7 @@ def _pick(a: np.ndarray, idx: np.ndarray) -> np.ndarray:
     return np.take_along_axis(a, idx.reshape((-1,) + (1,) * (a.ndim - 1)), axis=-1)[..., 0]
 
 
-def lemma12(p: Params, s: States, delta: float, which: int, mu: float):
+def lemmas_1_2(p: Params, s: States, delta: float, which: int, mu: float):
     """Lemma 1 (``which=1``) or 2 at threshold µ: (in the set ignoring µ, in the set, violated,
     |Δ|/δ^r) per state."""
     dr, cw = delta**p.r, p.c_w * delta
@@ -275,7 +275,7 @@ def measure(p: Params, runs: list[_flow.FlowRun]) -> dict[str, list[LemmaCounts]
         rng = lambda lemma: np.random.default_rng(np.random.SeedSequence([p.seed, 7, lemma, n_delta]))  # noqa: E731
         for lemma, sampler in ((1, sample_lemma1), (2, sample_lemma2)):
             sets = [sampler(rng(lemma), p, run.data, delta, p.n_states), trajectory_states(p, run, lemma)]
-            res = [lemma12(p, s, delta, lemma, mu) for s in sets]
+            res = [lemmas_1_2(p, s, delta, lemma, mu) for s in sets]
             mu_star = max([float(r[4][r[3]].max()) for r in res if r[3].any()] or [0.0])
             out[f"lemma{lemma}"].append(LemmaCounts(delta, int(res[0][1].sum()), int(res[1][1].sum()),
                                                     int(sum(r[2].sum() for r in res)), mu_star))
