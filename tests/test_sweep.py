@@ -169,3 +169,8 @@ def test_threshold_point_averages_draws_and_trains_each_until_it_settles():
                           reps=2, max_segments=3)
     assert two["train"] != one["train"] and np.isfinite(two["train"]) and two["ols_train"] > 0
     assert 200.0 <= two["t_trained"] <= 600.0 and isinstance(two["stable"], bool)
+
+
+def test_full_threshold_uses_four_dimensions_and_three_draws():
+    full = threshold.Params(full=True).resolved()
+    assert len(full.dims) >= 4 and full.reps >= 3 and max(full.n_grid) >= 10_000 and full.refine == 2

@@ -22,7 +22,8 @@ interpolation moves N* up.
 
 ``--refine K`` then bisects the bracket ``(N_below, N*]`` K times per d (geometric midpoints,
 each a new sweep point). The default is CI-sized (d = 3, 5; one draw); ``--full`` (CLI) runs a
-paper-sized grid (d = 2, 3, 4, 5; N up to 10⁴; m = 200; 3 draws per point; segments of
+paper-sized grid (d = 3, 4, 5, 6 — at d = 2 the network already stops interpolating below N = 10, so
+its bracket would stay open; N up to 10⁴; m = 200; 3 draws per point; segments of
 t = 10⁴ up to t = 10⁵; two refinement rounds) — several hours on 2 cores, meant for a cluster
 (``--scheduler``) or an accelerator.
 """
@@ -82,7 +83,7 @@ class Params(SimParams):
 
     def resolved(self) -> "Params":
         if self.full:
-            return dataclasses.replace(self, dims=(2, 3, 4, 5), n_grid=(10, 30, 100, 300, 1000, 3000, 10000), m=200,
+            return dataclasses.replace(self, dims=(3, 4, 5, 6), n_grid=(10, 30, 100, 300, 1000, 3000, 10000), m=200,
                                        t_max=10000.0, segments=max(self.segments, 10), full=False,
                                        reps=max(self.reps, 3), refine=2 if self.refine is None else self.refine)
         return self
