@@ -130,8 +130,9 @@ def test_theorem2_no_interpolation_fails_for_an_interpolating_net(small_theorem2
     assert "no_interpolation" in failing(rows)
 
 
-def test_theorem2_step_row_fails_against_a_different_network(small_theorem2, large_n_run):
-    """The "half-step" run replaced by the same run cut off mid-growth: its sums differ."""
+def test_theorem2_step_hypothesis_fails_against_a_different_network(small_theorem2, large_n_run):
+    """The "half-step" run replaced by the same run cut off mid-growth: its sums differ, and the
+    step-accuracy hypothesis is not met."""
     import jax
 
     run = large_n_run
@@ -139,7 +140,9 @@ def test_theorem2_step_row_fails_against_a_different_network(small_theorem2, lar
                       <= np.array([np.linalg.norm(theorem2.sums(a, W)[0]) for a, W in zip(run.traj.ys.a, run.traj.ys.W)])))
     early = dataclasses.replace(run, traj=dataclasses.replace(run.traj, ys=jax.tree_util.tree_map(lambda x: x[: k + 1],
                                                                                                   run.traj.ys)))
-    assert failing(theorem2.rows(small_theorem2, run, early)[0]) == ["gd_step_converged"]
+    assert not theorem2.step_hypothesis(run, early).met
+    half = theorem2.train(dataclasses.replace(small_theorem2), small_theorem2.n_samples, dt=small_theorem2.dt / 2)
+    assert theorem2.step_hypothesis(run, half).met
 
 
 def test_simplicity_cli():

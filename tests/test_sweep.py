@@ -54,8 +54,18 @@ def test_threshold_small_grid_passes(tmp_path):
     p = threshold.Params(**SMALL, store=str(tmp_path / "s"))
     rep = threshold.run(p)
     assert rep.passed, [(r.id, r.measured) for r in rep.rows]
+    step = next(h for h in rep.hypotheses if h.statement.startswith("numerics"))
+    assert step.met and "d=3: same" in step.measured   # the points around N* keep their verdict at dt/2
     again = threshold.run(p)  # resumes from the store: identical table
     assert again.context.equals(rep.context)
+
+
+def test_threshold_step_check_flags_a_coarse_step(tmp_path):
+    """dt = 1 is far too coarse for m = 60: at half the step the loss of the point above N* moves."""
+    p = threshold.Params(**dict(SMALL, n_grid=(10, 100)), dt=1.0, store=str(tmp_path / "c"))
+    df = threshold.measure(p)
+    checks = threshold.step_check(p, df)
+    assert checks and not all(same and c <= threshold.STEP_TOL for same, c in checks.values())
 
 
 def test_threshold_fails_when_the_grid_stays_below_it():
@@ -122,7 +132,7 @@ def test_threshold_refinement_bisects_the_bracket(tmp_path):
 def test_threshold_reports_points_not_trained_to_a_stall():
     """One short segment cannot show a stall: the convergence hypothesis is reported as not met."""
     rep = threshold.run(threshold.Params(dims=(3,), n_grid=(100, 300), m=30, t_max=100.0, segments=1))
-    hyp = rep.hypotheses[-1]
+    hyp = next(h for h in rep.hypotheses if h.statement.startswith("losses at convergence"))
     assert not hyp.met and "N=300" in str(hyp.measured) and not rep.within_hypotheses
     assert set(rep.context["t_trained"]) == {100.0}
     longer = threshold.run(threshold.Params(dims=(3,), n_grid=(100, 300), m=30, t_max=100.0, segments=3))

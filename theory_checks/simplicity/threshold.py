@@ -45,6 +45,7 @@ from ._common import SimParams, ols_halves, test_set, train_final, train_loss
 ID = "simplicity.threshold"
 TITLE = "optimisation threshold: interpolation below N*, OLS above; N* grows with d"
 RATIO = 0.9          # "matches OLS on halves": train/OLS-train ≥ RATIO
+STEP_TOL = 0.05      # GD accuracy: relative change of a point's loss when the step is halved
 
 
 @dataclasses.dataclass(frozen=True)
@@ -129,23 +130,55 @@ def point(d: int, n: int, m: int, sigma: float, dist: str, lam: float, dt: float
             "stable": all(i["stable"] for i in infos), "wall_s": time.perf_counter() - t0}
 
 
+def _points(p: Params, grid: dict, dt: float) -> list[dict]:
+    return [dict(d=d, n=n, m=p.m, sigma=p.sigma, dist=p.dist, lam=p.lam[0], dt=dt, t_max=p.t_max, seed=p.seed,
+                 reps=p.reps, max_segments=p.segments, stable_tol=p.stable_tol, interp_tol=p.interp_tol,
+                 **({} if p.batch is None else {"batch": p.batch}))
+            for d in grid for n in grid[d]]
+
+
+def _run(p: Params, points: list[dict], progress=None):
+    from gflow.sweep import run_sweep
+
+    cb = None if progress is None else (lambda i, n: progress(0, 1, i, max(n, 1)))
+    return run_sweep(point, points, p.store, executor=p.executor, workers=min(2, os.cpu_count() or 1),
+                     scheduler=p.scheduler, dask_local=p.dask_local, progress=cb)
+
+
+def step_check(p: Params, df, progress=None) -> dict[int, tuple[bool, float]]:
+    """Gradient descent's accuracy where it matters: the two grid points around N* of every d
+    rerun at half the step (stored like any point). Per d: whether both keep their verdict
+    (interpolates or not) and the relative change of the non-interpolating point's loss."""
+    grid = {}
+    for d in p.dims:
+        lo, hi = bracket(df[df["d"] == d], p.interp_tol)
+        if hi is not None:
+            grid[d] = [n for n in (lo, hi) if n is not None]
+    if not grid:
+        return {}
+    half = _run(p, _points(p, grid, p.dt / 2), progress)
+    out = {}
+    for d, ns in grid.items():
+        same, change = True, 0.0
+        for n in ns:
+            a = df[(df["d"] == d) & (df["n"] == n)].iloc[0]
+            b = half[(half["d"] == d) & (half["n"] == n)].iloc[0]
+            ia, ib = interpolates(a["train"], a["noise"], p.interp_tol), interpolates(b["train"], b["noise"], p.interp_tol)
+            same &= bool(ia == ib)
+            if not ia:
+                change = max(change, abs(b["train"] - a["train"]) / a["train"])
+        out[d] = (same, float(change))
+    return out
+
+
 def measure(p: Params, progress=None):
     """The sweep over ``dims × n_grid``, then ``refine`` rounds that add, per d, the geometric
     midpoint of the bracket ``(N_below, N*]`` (see :func:`bracket`) and rerun the sweep (finished
     points come from the store): each round halves the bracket's log-width."""
-    from gflow.sweep import run_sweep
-
-    store = p.store or tempfile.mkdtemp(prefix="gflow-threshold-")
-    cb = None if progress is None else (lambda i, n: progress(0, 1, i, max(n, 1)))
     grid = {d: sorted(p.n_grid) for d in p.dims}
 
     def sweep():
-        points = [dict(d=d, n=n, m=p.m, sigma=p.sigma, dist=p.dist, lam=p.lam[0], dt=p.dt, t_max=p.t_max, seed=p.seed,
-                       reps=p.reps, max_segments=p.segments, stable_tol=p.stable_tol, interp_tol=p.interp_tol,
-                       **({} if p.batch is None else {"batch": p.batch}))
-                  for d in p.dims for n in grid[d]]
-        return run_sweep(point, points, store, executor=p.executor, workers=min(2, os.cpu_count() or 1),
-                         scheduler=p.scheduler, dask_local=p.dask_local, progress=cb)
+        return _run(p, _points(p, grid, p.dt), progress)
 
     df = sweep()
     for _ in range(p.refine or 0):
@@ -272,7 +305,10 @@ def rows(p: Params, df) -> tuple[list[Row], list[str]]:
 def run(p: Params, progress=None) -> Report:
     p.validate()
     p = p.resolved()
+    if p.store is None:
+        p = dataclasses.replace(p, store=tempfile.mkdtemp(prefix="gflow-threshold-"))
     df = measure(p, progress)
+    steps_ok = step_check(p, df, progress)
     row_list, findings = rows(p, df)
     steps = int(np.sum(np.round(df["t_trained"] / p.dt)) * p.reps)
     wall = float(df["wall_s"].sum())
@@ -286,6 +322,12 @@ def run(p: Params, progress=None) -> Report:
         "every point", "all" if unstable.empty else "not " + ", ".join(
             f"d={int(r.d)} N={int(r.n)} (moved {r.drift:.2g} by t = {r.t_trained:g})" for r in unstable.itertuples()),
         unstable.empty))
+    hyps.append(Hypothesis(
+        f"numerics: gradient descent at dt = {p.dt:g} approximates the flow — the two grid points around each N* rerun "
+        f"at dt/2 keep their verdict (interpolates or not) and the non-interpolating loss changes by ≤ {STEP_TOL:g}",
+        f"same verdict, ≤ {STEP_TOL:g}", "; ".join(f"d={d}: {'same' if s_ else 'CHANGED'}, {c:.2g}"
+                                                   for d, (s_, c) in steps_ok.items()) or "no N* located",
+        bool(steps_ok) and all(s_ and c <= STEP_TOL for s_, c in steps_ok.values())))
     for d in p.dims:
         star = threshold(df[df["d"] == d], p.interp_tol)
         late = unstable[(unstable["d"] == d) & (unstable["n"] >= (star or 0))]
