@@ -296,7 +296,7 @@ def rows(p: Params, df) -> tuple[list[Row], list[str]]:
                 mid = np.array([np.log(np.sqrt(b[0] * b[1])) for b in bk.values()])
                 per.append(float(np.polyfit(np.log(np.array(list(bk), float)), mid, 1)[0]))
         if per:
-            findings.append(f"per draw (each draw's own N*, geometric bracket midpoints): e = "
+            findings.append("per draw (each draw's own N*, geometric bracket midpoints): e = "
                             + ", ".join(f"{e:.2f}" for e in per) + f"; spread over {len(per)} draws: "
                             f"[{min(per):.2f}, {max(per):.2f}]")
     return out, findings
