@@ -106,6 +106,16 @@ def test_threshold_is_where_the_network_stops_interpolating():
     assert threshold.threshold(df) is None and threshold.bracket(df) == (None, None)
 
 
+def test_a_point_interpolates_when_its_median_draw_does():
+    """Two of three draws interpolate: the point does, although the mean loss (one draw at 3e−3) is
+    above the tolerance."""
+    import pandas as pd
+
+    df = pd.DataFrame({"n": [30, 100, 300], "noise": 0.125, "ols_train": 0.12, "train": [1e-9, 1.1e-3, 0.1],
+                       "train_draws": [[1e-9] * 3, [3e-3, 2e-6, 1e-4], [0.1] * 3]})
+    assert threshold.threshold(df) == 300 and threshold.bracket(df) == (100, 300)
+
+
 def test_exponent_interval_over_bracket_corners():
     # two dims: the old closed form
     lo, hi = threshold.exponent_interval({3: (10, 30), 5: (100, 300)})
