@@ -15,4 +15,4 @@ timeout "${LIMIT:-480}" python3 -m gflow.cli check simplicity.threshold --dims 3
   --json "$OUT/report.json" --plot "$OUT/figure1.png" > "$OUT/terminal.txt" 2>&1
 echo "rc=$? wall=$(( $(date +%s) - start )) s"
 tail -25 "$OUT/terminal.txt"
-tar czf "$OUT/store.tgz" -C "$OUT" store && rm -rf "$OUT/store"
+tar czf "$OUT/store.tgz" -C "$OUT" store   # a copy: the store stays, so a rerun resumes
