@@ -234,7 +234,8 @@ def orthogonal_animation(run, path: str | os.PathLike, frames: int = 60) -> None
     del io
 
 
-def threshold_curves(df, path: str | os.PathLike, n_star: dict | None = None, floor_ratio: float = 1e-3) -> None:
+def threshold_curves(df, path: str | os.PathLike, n_star: dict | None = None, floor_ratio: float = 1e-3,
+                     train_label: str = "network, train") -> None:
     """The simplicity paper's Figure 1: train and test loss at the end of training against N (log
     scale), with OLS on the two halves and the noise level σ²/2, one panel per dimension d (shared
     y axis). Losses below ``floor_ratio``·σ²/2 (interpolation, down to 1e−30) are drawn on the floor as
@@ -258,7 +259,7 @@ def threshold_curves(df, path: str | os.PathLike, n_star: dict | None = None, fl
             ax.axvspan(n.min() / 1.5, star, color="0.93", zorder=0, label="interpolation regime (N < N*)")
             ax.axvline(star, color="0.4", lw=0.8, ls="--")
             ax.text(star, 0.97, f" N* = {star}", fontsize=8, color="0.3", va="top", transform=ax.get_xaxis_transform())
-        for key, color, style, label in (("train", "C0", "o-", "network, train"), ("test", "C3", "o-", "network, test"),
+        for key, color, style, label in (("train", "C0", "o-", train_label), ("test", "C3", "o-", "network, test"),
                                          ("ols_train", "C0", "--", "OLS on halves, train"),
                                          ("ols_test", "C3", "--", "OLS on halves, test")):
             v = sub[key].to_numpy()

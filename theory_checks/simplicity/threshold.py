@@ -360,4 +360,7 @@ def plot(report: Report, path) -> None:
 
     df = report.context
     tol = report.params.get("interp_tol", Params.interp_tol)
-    threshold_curves(df, path, n_star={d: threshold(df[df["d"] == d], tol) for d in df["d"].unique()}, floor_ratio=tol)
+    draws = "train_draws" in df and df["train_draws"].map(len).max() > 1
+    shown = df.assign(train=verdict_loss(df)) if draws else df   # the loss the N* verdict reads
+    threshold_curves(shown, path, n_star={d: threshold(df[df["d"] == d], tol) for d in df["d"].unique()},
+                     floor_ratio=tol, train_label="network, train (median draw)" if draws else "network, train")
