@@ -170,6 +170,12 @@ def rows(p: Params, runs: list[_flow.FlowRun]) -> tuple[list[Row], list[str], di
                 row.holds = False
                 row.note = f"undecided on this range ({verdict})"
         findings.append("t_i − s_i: " + verdict)
+        if best == "δ^−(r−2)":
+            findings.append(f"the paper's lower side Ω(log(1/δ)/δ^(r−2)) fails here because the durations follow the "
+                            f"tensor-power time, which has no log. This verdict rests on {len(deltas)} δ over "
+                            f"{np.log10(deltas.max() / deltas.min()):.2g} decade(s), on µ0 = {p.mu0:g} and this seed: "
+                            "try a wider --delta range, other --seed and --mu0 before reading it as the paper's (the "
+                            "README lists what was tried)")
         out += [up_log, low_log, up_nolog, low_nolog]
         st_max = np.array([max(d) for d in dur_st])
         st_min = np.array([min(d) for d in dur_st])
