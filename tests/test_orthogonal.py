@@ -16,12 +16,10 @@ from gflow.errors import InputError
 from gflow.models import relu2 as R
 from theory_checks.orthogonal import _flow, fact1, lemma2, lemma3, lemma4, lemma5, theorem1
 
+from helpers import failing
+
 jax = _jax()
 jnp = jax.numpy
-
-
-def failing(rows):
-    return [r.id for r in rows if not r.holds]
 
 
 def test_cartesian_field_is_minus_gradient():

@@ -11,11 +11,9 @@ from gflow.errors import InputError
 from gflow.models import deep_fc as F
 from theory_checks.plateau import _deep, theorem1, trends
 
+from helpers import failing
+
 jax = _jax()
-
-
-def failing(rows):
-    return [r.id for r in rows if not r.holds]
 
 
 @pytest.mark.parametrize("bias", ["last", "none", "all"])

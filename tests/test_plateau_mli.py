@@ -14,6 +14,8 @@ from gflow.interpolation import MLI, interpolate
 from gflow.models import homogeneous as H
 from theory_checks.plateau import _flow, bias_lemmas, theorem3
 
+from helpers import failing
+
 jax = _jax()
 P3 = theorem3.Params()
 
@@ -21,10 +23,6 @@ P3 = theorem3.Params()
 @pytest.fixture(scope="module")
 def runs():
     return _flow.run_sweep(P3)
-
-
-def failing(rows):
-    return [r.id for r in rows if not r.holds]
 
 
 def test_interpolate_endpoints_and_homogeneous_bias():
