@@ -14,6 +14,7 @@ _EXPORTS = {
     "solve": "gflow._solve",
     "save_grid": "gflow._solve",
     "SOLVERS": "gflow._solve",
+    "solve_relu2": "gflow.models.relu2_exact",
     "Event": "gflow.events",
     "Occurrence": "gflow.events",
     "Trajectory": "gflow.trajectory",

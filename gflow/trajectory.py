@@ -32,6 +32,8 @@ class SolverStats:
     compile_s: float = 0.0
     segments: int = 0
     step: float | None = None  # the fixed step of gradient descent
+    convention: str | None = None  # how a non-smooth field is read at its kinks (ReLU: "filippov", "sigma'(0)=0")
+    switching: dict | None = None  # event-driven solves: crossings, sliding entries/exits, time sliding
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -65,6 +67,15 @@ class Trajectory:
     events: dict[str, Occurrence]
     stats: SolverStats
     t1: float
+    modes: np.ndarray | None = None  # (T, n, m) int8 per saved time: 0 inactive, 1 active, 2 sliding
+
+    def sliding(self, i: int) -> np.ndarray:
+        """The (neuron, sample) pairs sliding along ``<w_j, x_k> = 0`` at saved time ``ts[i]``:
+        an array of shape (p, 2). Needs a solve that tracks modes (``gflow.solve_relu2``)."""
+        if self.modes is None:
+            raise ValueError("this trajectory does not record sliding modes (use gflow.solve_relu2)")
+        k, j = np.nonzero(self.modes[i] == 2)
+        return np.stack([j, k], axis=1)
 
     def event_time(self, name: str) -> float | None:
         occ = self.events.get(name)

@@ -57,3 +57,17 @@ def second_moment(dist: str, beta: np.ndarray) -> np.ndarray:
         u = beta / np.linalg.norm(beta)
         return np.outer(u, u) + CONE_ETA**2 * np.eye(d)
     raise InputError(f"no closed-form Σβ*/2 field for the non-symmetric law {dist!r}")
+
+
+def relu_teacher(n: int, d: int, k: int = 6, seed: int | np.random.Generator = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` Gaussian inputs ``x ~ N(0, I_d)`` labelled by a ``k``-neuron ReLU teacher
+    ``y = Σ_i v_i σ(<u_i, x>)`` with ``u_i ~ N(0, I_d / d)`` (pre-activations of order 1) and
+    ``v_i`` uniform on {±1}: the general-position data on which a student's ReLU flow crosses and
+    slides along the samples' hyperplanes (issue 10's n < d example: n = 75, d = 150, k = 6)."""
+    if n < 1 or d < 1 or k < 1:
+        raise InputError(f"need n, d, k ≥ 1, got n={n}, d={d}, k={k}")
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    U = rng.standard_normal((k, d)) / np.sqrt(d)
+    v = rng.choice([-1.0, 1.0], size=k)
+    return X, np.maximum(X @ U.T, 0.0) @ v

@@ -1,0 +1,272 @@
+"""Event-driven Runge–Kutta for piecewise-smooth (Filippov) vector fields.
+
+A *switched system* is a family of smooth fields ``f(y, mode)``, one per mode (for a ReLU
+network: an activation pattern and a set of sliding constraints), and a rule that tells, from
+the values at the two ends of a step, whether and where a switching surface was reached, and
+what the mode is after it. Between events the mode is frozen, so every Runge–Kutta stage sees
+one smooth field (the polynomial continuation of the pattern beyond its surfaces): the step's
+error estimate is valid, and no step is rejected because of a kink. When the model reports an
+event inside an accepted step at fraction ``θ`` of it, the step is cut there, the state is taken
+from the method's dense output (4th order for Tsit5), and the model's ``resolve`` chooses the
+new mode (crossing, sliding entry or exit, in the sense of Filippov's convex combination with
+Utkin's equivalent control) and returns the field there, which becomes the first stage of the
+next step. This is the classical event-driven scheme for discontinuous ODEs:
+
+* A. F. Filippov, *Differential Equations with Discontinuous Righthand Sides*, Kluwer 1988;
+* V. I. Utkin, *Sliding Modes in Control and Optimization*, Springer 1992 (equivalent control);
+* L. Dieci, L. Lopez, "Sliding motion in Filippov differential systems: theoretical results
+  and a computational approach", SIAM J. Numer. Anal. 47 (2009) 2023–2051;
+* the event location of Hairer–Nørsett–Wanner, *Solving ODEs I*, §II.6 (dense output).
+
+One ``jax.jit`` compilation serves a whole solve (and every solve of the same shapes): the loop
+runs on the device in a ``lax.while_loop`` and returns to Python only at the save times, where
+the host records the state and the mode and reports progress.
+
+A model provides a :class:`SwitchedSystem`: ``field(y, mode, args) -> (dy, aux)``,
+``locate(aux0, aux1, mode, args, h) -> (θ, trigger)`` with ``θ ≤ 1`` when a surface is reached
+within the step (``trigger``: model data saying which), ``resolve(y, mode, trigger, args) ->
+(y, mode, dy, aux, counts, n_evals)`` and ``sliding_pairs(mode) -> int``.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from .._config import jax as _jax
+from ..errors import SolverError
+
+N_COUNTS = 4        # crossings, sliding entries, sliding exits, hits resolved without a change
+COUNT_NAMES = ("crossings", "slide_entries", "slide_exits", "null_hits")
+ZENO_LIMIT = 1000   # consecutive events without the time advancing: a Zeno point (or a bug)
+
+# status codes of the loop
+RUNNING, DONE, MAX_STEPS, NONFINITE, ZENO, STEP_COLLAPSE = 0, 1, 2, 3, 4, 5
+STATUS_TEXT = {MAX_STEPS: "hit max_steps", NONFINITE: "produced a non-finite state or field",
+               ZENO: f"stopped at a Zeno point ({ZENO_LIMIT} events without time advancing)",
+               STEP_COLLAPSE: "step size collapsed below 1e-14 of the time"}
+
+
+class SwitchedSystem(NamedTuple):
+    field: Callable
+    locate: Callable
+    resolve: Callable
+    sliding_pairs: Callable
+    resolve_initial: Callable
+    codes: Callable
+    no_trigger: Callable
+
+
+class Carry(NamedTuple):
+    t: Any
+    y: Any
+    f: Any          # field at y (first stage of the next step)
+    aux: Any        # model data at y
+    mode: Any
+    h: Any          # proposed step
+    steps: Any
+    rejected: Any
+    evals: Any
+    counts: Any     # (N_COUNTS,) int
+    slide_pair_time: Any
+    slide_time: Any
+    zeno: Any
+    status: Any
+    pending: Any    # an accepted step ended at an event that awaits resolution
+    trig: Any       # the model's trigger data of that event
+    last_t0: Any    # the last accepted step (for dense output at the save times): start,
+    last_h: Any     # full length (before an event cut it),
+    last_y0: Any    # start state,
+    last_k: Any     # stacked stage increments,
+    last_codes: Any  # and the mode it ran in (model codes)
+
+
+def _tableau():
+    import diffrax
+
+    tab = diffrax.Tsit5.tableau
+    return ([np.asarray(r, float) for r in tab.a_lower], np.asarray(tab.b_sol, float),
+            np.asarray(tab.b_error, float), diffrax.Tsit5.interpolation_cls)
+
+
+def _norm(err, y0, y1, rtol, atol):
+    """diffrax's RMS norm of the error scaled by ``atol + rtol·max(|y0|, |y1|)``."""
+    jax = _jax()
+    jnp = jax.numpy
+    leaves = jax.tree_util.tree_leaves(jax.tree_util.tree_map(
+        lambda e, a, b: (e / (atol + rtol * jnp.maximum(jnp.abs(a), jnp.abs(b)))) ** 2, err, y0, y1))
+    size = sum(x.size for x in leaves)
+    return jnp.sqrt(sum(jnp.sum(x) for x in leaves) / size)
+
+
+@functools.lru_cache(maxsize=32)
+def _advance_fn(system: SwitchedSystem):
+    """Jitted ``advance(carry, t_save, t_end, args, rtol, atol, max_steps) -> (carry, y, codes)``.
+
+    Two nested ``while_loop`` s and no ``lax.cond`` (a conditional copies its operands, and the
+    mode holds a neuron × slot × slot array): the inner loop takes Runge–Kutta steps in a frozen
+    mode until a step reports an event (or reaches ``t_save``); the outer loop then resolves it.
+    An exit of the inner loop without an event resolves an empty trigger, which changes nothing."""
+    jax = _jax()
+    jnp = jax.numpy
+    tmap = jax.tree_util.tree_map
+    a_lower, b_sol, b_err, interp_cls = _tableau()
+
+    def sel(p, a, b):
+        return tmap(lambda x, y: jnp.where(p, x, y), a, b)
+
+    def step(c: Carry, t_end, args, rtol, atol, max_steps):
+        h = jnp.minimum(c.h, t_end - c.t)
+        clipped = h < c.h
+        ks = [c.f]
+        for row in a_lower:
+            yi = tmap(lambda y0, *k: y0 + h * sum(w * ki for w, ki in zip(row, k)), c.y, *ks)
+            if len(ks) < len(a_lower):
+                ks.append(system.field(yi, c.mode, args)[0])
+        y1 = yi  # Tsit5 is FSAL: the last stage is the solution
+        f1, aux1 = system.field(y1, c.mode, args)
+        ks.append(f1)
+        err = tmap(lambda *k: h * sum(w * ki for w, ki in zip(b_err, k)), *ks)
+        en = _norm(err, c.y, y1, rtol, atol)
+        finite = jnp.isfinite(en) & jnp.all(jnp.asarray([jnp.all(jnp.isfinite(x))
+                                                         for x in jax.tree_util.tree_leaves(y1)]))
+        accept = finite & (en <= 1.0)
+        factor = jnp.clip(0.9 * jnp.where(en > 0, en, 1e-10) ** -0.2, 0.2, 10.0)
+        h_next = jnp.where(accept, jnp.where(clipped, jnp.maximum(c.h, h * factor), h * factor),
+                           h * jnp.minimum(factor, 0.9))
+        h_next = jnp.where(finite, h_next, 0.25 * h)
+        kst = tmap(lambda *k: h * jnp.stack(k), *ks)
+
+        theta, trig = system.locate(c.aux, aux1, c.mode, args, h)
+        event = accept & (theta <= 1.0)
+        th = jnp.clip(theta, 0.0, 1.0)
+        y_ev = interp_cls(t0=0.0, t1=1.0, y0=c.y, y1=y1, k=kst).evaluate(th)
+        t_full = jnp.where(clipped, t_end, c.t + h)
+        t_new = jnp.where(accept, jnp.where(event & (th < 1.0), c.t + th * h, t_full), c.t)
+        y_new = sel(accept, sel(event, y_ev, y1), c.y)
+        f_new = sel(accept & ~event, f1, c.f)      # after an event the resolution re-evaluates
+        aux_new = sel(accept & ~event, aux1, c.aux)
+        trig = tmap(lambda x: x & event, trig)
+        dt = t_new - c.t
+        k = system.sliding_pairs(c.mode)
+        out = c._replace(
+            t=t_new, y=y_new, f=f_new, aux=aux_new, h=h_next, pending=event, trig=trig,
+            steps=c.steps + accept, rejected=c.rejected + ~accept, evals=c.evals + len(a_lower),
+            slide_pair_time=c.slide_pair_time + dt * k, slide_time=c.slide_time + jnp.where(k > 0, dt, 0.0),
+            zeno=jnp.where(accept & (dt > 0), 0, c.zeno + event),
+            last_t0=jnp.where(accept, c.t, c.last_t0), last_h=jnp.where(accept, h, c.last_h),
+            last_y0=sel(accept, c.y, c.last_y0), last_k=sel(accept, kst, c.last_k),
+            last_codes=jnp.where(accept, system.codes(c.mode), c.last_codes))
+        scale = 1e-14 * jnp.maximum(1.0, jnp.abs(c.t))
+        status = jnp.where(~finite & (h < scale), NONFINITE, RUNNING)
+        status = jnp.where(finite & (h_next < scale), STEP_COLLAPSE, status)
+        status = jnp.where(out.steps + out.rejected >= max_steps, MAX_STEPS, status)
+        status = jnp.where(out.zeno >= ZENO_LIMIT, ZENO, status)
+        return out._replace(status=status)
+
+    def advance(c: Carry, t_save, t_end, args, rtol, atol, max_steps):
+        """Step (never past ``t_end``) until ``t ≥ t_save``; return the carry and the state and
+        mode codes at ``t_save`` from the dense output of the step that covers it."""
+
+        def inner(c):
+            return jax.lax.while_loop(lambda c: (c.status == RUNNING) & ~c.pending & (c.t < t_save),
+                                      lambda c: step(c, t_end, args, rtol, atol, max_steps), c)
+
+        def outer(c):
+            c = inner(c)
+            y, mode, f, aux, counts, n_ev = system.resolve(c.y, c.mode, c.trig, args)
+            c = c._replace(y=y, mode=mode, f=f, aux=aux, counts=c.counts + counts,
+                           evals=c.evals + jnp.where(c.pending, n_ev, 0), pending=False,
+                           trig=tmap(lambda x: x & False, c.trig))
+            return c._replace(status=jnp.where((c.status == RUNNING) & (c.t >= t_save), DONE, c.status))
+
+        c = c._replace(status=jnp.where(c.t >= t_save, DONE, RUNNING))
+        c = jax.lax.while_loop(lambda c: c.status == RUNNING, outer, c)
+        th = jnp.clip((t_save - c.last_t0) / jnp.where(c.last_h > 0, c.last_h, 1.0), 0.0, 1.0)
+        y_dense = interp_cls(t0=0.0, t1=1.0, y0=c.last_y0, y1=c.y, k=c.last_k).evaluate(th)
+        at_end = t_save >= c.t
+        y_s = sel(at_end, c.y, y_dense)
+        codes = jnp.where(at_end, system.codes(c.mode), c.last_codes)
+        return c, y_s, codes
+
+    return jax.jit(advance)
+
+
+@functools.lru_cache(maxsize=32)
+def _start_fn(system: SwitchedSystem):
+    jax = _jax()
+    return jax.jit(system.resolve_initial)
+
+
+def initial_step(f, y, rtol, atol, span):
+    """Hairer–Nørsett–Wanner's first guess ``0.01·‖y‖/‖f‖`` in the error norm, capped by the span."""
+    jax = _jax()
+    leaves_y = [np.asarray(x) for x in jax.tree_util.tree_leaves(y)]
+    leaves_f = [np.asarray(x) for x in jax.tree_util.tree_leaves(f)]
+    sc = [atol + rtol * np.abs(v) for v in leaves_y]
+    d0 = np.sqrt(sum(np.sum((v / s) ** 2) for v, s in zip(leaves_y, sc)) / sum(v.size for v in leaves_y))
+    d1 = np.sqrt(sum(np.sum((v / s) ** 2) for v, s in zip(leaves_f, sc)) / sum(v.size for v in leaves_y))
+    h = 1e-6 if d0 < 1e-5 or d1 < 1e-5 else 0.01 * d0 / d1
+    return float(min(h, span))
+
+
+class SwitchedResult(NamedTuple):
+    ts: np.ndarray
+    ys: Any
+    modes: list
+    stats: dict
+    final_mode: Any
+
+
+def integrate(system: SwitchedSystem, y0, t0: float, save_ts: np.ndarray, args, *, rtol: float, atol: float,
+              max_steps: int, progress: Callable | None = None) -> SwitchedResult:
+    """Integrate from ``t0`` through every time in ``save_ts`` (increasing, > t0); the state and
+    the model's mode codes are recorded at ``t0`` and at each save time (dense output). Raises
+    :class:`gflow.errors.SolverError` on max_steps, a non-finite state, a step collapse or a Zeno
+    point, with the time reached."""
+    jax = _jax()
+    jnp = jax.numpy
+    tmap = jax.tree_util.tree_map
+    y0 = tmap(lambda a: jnp.asarray(a, jnp.float64), y0)
+    tc = time.perf_counter()
+    advance = _advance_fn(system)
+    start = _start_fn(system)
+    y, mode, f, aux, n_ev = start(y0, args)
+    h0 = initial_step(f, y, rtol, atol, float(save_ts[-1] - t0))
+    z = jnp.zeros((), jnp.int64)
+    carry = Carry(t=jnp.float64(t0), y=y, f=f, aux=aux, mode=mode, h=jnp.float64(h0), steps=z, rejected=z,
+                  evals=jnp.asarray(n_ev, jnp.int64), counts=jnp.zeros(N_COUNTS, jnp.int64),
+                  slide_pair_time=jnp.float64(0.0), slide_time=jnp.float64(0.0), zeno=z, status=z,
+                  pending=jnp.zeros((), bool), trig=system.no_trigger(mode),
+                  last_t0=jnp.float64(t0), last_h=jnp.float64(0.0), last_y0=y,
+                  last_k=tmap(lambda a: jnp.zeros((7,) + a.shape, a.dtype), y), last_codes=system.codes(mode))
+    rt, at, ms = jnp.float64(rtol), jnp.float64(atol), jnp.int64(max_steps)
+    t_end = jnp.float64(save_ts[-1])
+    compiled = advance.lower(carry, jnp.float64(save_ts[0]), t_end, args, rt, at, ms).compile()
+    compile_s = time.perf_counter() - tc
+    ts, ys, modes = [float(t0)], [tmap(np.asarray, y)], [np.asarray(system.codes(mode))]
+    tw = time.perf_counter()
+    for t_s in save_ts:
+        carry, y_s, codes = compiled(carry, jnp.float64(t_s), t_end, args, rt, at, ms)
+        status = int(carry.status)
+        if status != DONE:
+            raise SolverError(f"the event-driven solver {STATUS_TEXT.get(status, status)} "
+                              f"(integration reached t = {float(carry.t):.6g}; {int(carry.steps)} steps, "
+                              f"{int(carry.counts[0])} crossings, {int(carry.counts[1])} sliding entries)",
+                              t_reached=float(carry.t))
+        ts.append(float(t_s))
+        ys.append(tmap(np.asarray, y_s))
+        modes.append(np.asarray(codes))
+        if progress is not None:
+            progress(float(t_s), float(save_ts[-1]))
+    wall = time.perf_counter() - tw
+    counts = np.asarray(carry.counts)
+    stats = {"steps": int(carry.steps), "rejected": int(carry.rejected), "rhs_evals": int(carry.evals),
+             "wall_s": wall, "compile_s": compile_s, "segments": len(save_ts),
+             **{k: int(v) for k, v in zip(COUNT_NAMES, counts)},
+             "sliding_time": float(carry.slide_time), "sliding_pair_time": float(carry.slide_pair_time)}
+    return SwitchedResult(np.asarray(ts), tmap(lambda *a: np.stack(a), *ys), modes, stats, carry.mode)

@@ -1,0 +1,475 @@
+"""The exact (Filippov) gradient flow of Model R on any data: crossings and sliding.
+
+Model R (:mod:`gflow.models.relu2`) is non-smooth: σ'(z) = 1[z > 0] jumps on the switching
+surfaces ``Σ_jk = {<w_j, x_k> = 0}``. Between them the field is smooth (a fixed activation
+pattern); on them Filippov's solution replaces σ'(·) by ``α_jk ∈ [0, 1]``. With
+``r_k = h(x_k) − y_k`` and the active samples ``A_j`` of neuron j,
+
+    D_j = −(1/n) Σ_{k∈A_j} r_k x_k − (1/n) Σ_{k∈S_j} α_jk r_k x_k,
+
+where ``S_j`` are the samples along whose hyperplane neuron j *slides*. Utkin's equivalent
+control picks α so that ``d/dt <w_j, x_k> = 0`` for every k ∈ S_j; since ``<w_j, x_k> = 0`` there,
+the residuals (σ(0) = 0) and ``ȧ_j = <D_j, w_j>`` do not depend on α, the neurons decouple and the
+condition is linear: ``D_j = P_j^⊥ D_j^A`` (the projection of the active-samples direction onto the
+complement of ``span{x_k : k ∈ S_j}``), ``α_jk = n c_jk / r_k`` with ``c_j = G_{S_j}^{-1} X_{S_j} D_j^A``.
+A pair slides while ``α_jk ∈ [0, 1]``; it leaves to the inactive side when α reaches 0 and to the
+active side when it reaches 1 (there the one-sided field is tangent: the field is continuous at an
+exit, so exits are located by linear interpolation of α). A pair reaching its surface *crosses*
+when the field on the other side carries it on (α ∉ (0, 1) for the tentative constraint) and
+*slides* otherwise. Balancedness ``a_j² − ‖w_j‖²`` is conserved in sliding too.
+
+References: Filippov (1988); Utkin (1992); Dieci & Lopez, SIAM J. Numer. Anal. 47 (2009) — see
+:mod:`gflow.backends.switching` for the integrator.
+
+The sliding sets are stored in ``K = min(n, d)`` slots per neuron (a nonzero ``w_j`` is orthogonal
+to at most ``d − 1`` samples in general position) with the inverse Gram matrix of each neuron's
+sliding samples, recomputed only for the neurons an event changes. Within a step the pattern is
+frozen and the field is its polynomial continuation (``h = Σ_j a_j A_jk <w_j, x_k>``), so every
+stage sees one smooth field.
+
+Coordinates: log-radius ``(ρ, w̄)`` for a balanced init (``|a_j| = ‖w_j‖``), Cartesian ``(a, W)``
+otherwise (see :mod:`gflow.models.relu2`). A bias is the input ``[x, 1]``.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import NamedTuple
+
+import numpy as np
+
+from .._config import jax as _jax
+from ..backends.switching import SwitchedSystem
+
+EPS_Z = 1e-11      # a pre-activation counts as across its surface beyond EPS_Z·‖x_k‖‖w_j‖ (rounding: ~1e-15)
+EPS_ALPHA = 1e-9   # α beyond [−EPS_ALPHA, 1 + EPS_ALPHA] ends sliding
+BISECT = 40        # bisections of the cubic Hermite interpolant of <w_j, x_k> over a step (θ to 1e-12)
+
+INACTIVE, ACTIVE, SLIDING = 0, 1, 2
+
+
+class Mode(NamedTuple):
+    A: object     # (n, m) 1.0 where the pair is active and not sliding
+    S: object     # (n, m) bool: the pair slides
+    idx: object   # (m, K) int: sample of each sliding slot
+    on: object    # (m, K) bool: slot in use
+    Q: object     # (m, K, K) inverse Gram matrix of the neuron's sliding samples (0 off the used slots)
+    overflow: object  # () bool: a neuron ran out of slots (reported as a solver failure)
+
+
+class Aux(NamedTuple):
+    pre: object    # (n, m) <w_j, x_k> (log-radius: <w̄_j, x_k>)
+    dpre: object   # (n, m) its time derivative
+    alpha: object  # (m, K) equivalent control of the sliding slots
+    scale: object  # (m,) ‖w_j‖ (log-radius: 1): normalises pre
+    res: object    # (n,) residuals h(x_k) − y_k
+
+
+def _unpack(y, spherical, s):
+    jnp = _jax().numpy
+    if spherical:
+        rho, wb = y
+        wn = wb / jnp.linalg.norm(wb, axis=-1, keepdims=True)
+        return s * jnp.exp(2 * rho), wn, jnp.ones_like(rho)
+    a, W = y
+    return a, W, jnp.linalg.norm(W, axis=-1)
+
+
+def _field(y, mode: Mode, args, spherical: bool, gram: bool):
+    """``(dy, aux)`` for the frozen mode. ``gram``: use the n×n Gram matrix (cheaper when n ≤ d)."""
+    jnp = _jax().numpy
+    X, yy, G = args["X"], args["y"], args["G"]
+    n = X.shape[0]
+    s = args.get("s")
+    amp, Wn, scale = _unpack(y, spherical, s)   # output weights (a_j or s_j e^{2ρ_j}), directions
+    pre = X @ Wn.T                              # (n, m)
+    res = (mode.A * pre) @ amp - yy
+    E = mode.A * res[:, None] / n               # (n, m)
+    m, K = mode.idx.shape
+    cols = jnp.broadcast_to(jnp.arange(m)[:, None], (m, K))
+    if gram:
+        XDA = -G @ E                                             # <x_k, D_j^A>
+        u = jnp.where(mode.on, XDA[mode.idx, cols], 0.0)         # (m, K)
+    else:
+        DA = -E.T @ X
+        Xs = X[mode.idx]                                         # (m, K, d)
+        u = jnp.where(mode.on, jnp.einsum("mkd,md->mk", Xs, DA), 0.0)
+    c = jnp.einsum("mkl,ml->mk", mode.Q, u)
+    Cfull = jnp.zeros((n, m), X.dtype).at[mode.idx, cols].add(jnp.where(mode.on, c, 0.0))
+    D = -(E + Cfull).T @ X                                       # (m, d) projected directions
+    XD = XDA - G @ Cfull if gram else X @ D.T
+    rs = res[mode.idx]
+    alpha = jnp.where(mode.on, n * c / jnp.where(rs == 0, 1e-300, rs), 0.5)
+    if spherical:
+        rho, wb = y
+        proj = (D * Wn).sum(-1)
+        dy = (s * proj, s[:, None] * (D - proj[:, None] * Wn))
+        dpre = s[None, :] * (XD - proj[None, :] * pre)
+    else:
+        a, W = y
+        dy = ((D * W).sum(-1), a[:, None] * D)
+        dpre = a[None, :] * XD
+    return type(y)(*dy), Aux(pre, dpre, alpha, scale, res)
+
+
+def _violation(pre, mode: Mode, scale, xn):
+    """Signed distance past the pair's surface in units of ‖x_k‖‖w_j‖ (> 0: on the wrong side)."""
+    jnp = _jax().numpy
+    sign = jnp.where(mode.A > 0, -1.0, 1.0)
+    return sign * pre / (xn[:, None] * scale[None, :])
+
+
+def _locate(aux0: Aux, aux1: Aux, mode: Mode, args, h):
+    """Earliest θ ∈ [0, 1] at which a non-sliding pair passes its surface (cubic Hermite
+    interpolation of ``<w_j, x_k>`` from its values and derivatives at the step's ends, then
+    bisection) or a sliding pair's α leaves [0, 1] (linear interpolation); > 1 if none."""
+    jax = _jax()
+    jnp = jax.numpy
+    xn = args["xn"]
+    sc = aux0.scale
+    sign = jnp.where(mode.A > 0, -1.0, 1.0)
+    norm = 1.0 / (xn[:, None] * sc[None, :])
+    v0 = sign * aux0.pre * norm - EPS_Z
+    v1 = sign * aux1.pre * norm - EPS_Z
+    d0 = sign * aux0.dpre * norm * h
+    d1 = sign * aux1.dpre * norm * h
+    hit = (~mode.S) & (v1 > 0) & (v1 > v0)
+    any_hit = jnp.any(hit)
+
+    def cubic(th):
+        h00, h10 = 2 * th**3 - 3 * th**2 + 1, th**3 - 2 * th**2 + th
+        h01, h11 = -2 * th**3 + 3 * th**2, th**3 - th**2
+        return h00 * v0 + h10 * d0 + h01 * v1 + h11 * d1
+
+    def roots(_):
+        lo, hi = jnp.zeros_like(v0), jnp.ones_like(v0)
+
+        def bis(_, lh):
+            lo, hi = lh
+            mid = 0.5 * (lo + hi)
+            up = cubic(mid) > 0
+            return jnp.where(up, lo, mid), jnp.where(up, mid, hi)
+
+        lo, hi = jax.lax.fori_loop(0, BISECT, bis, (lo, hi))
+        return jnp.where(hit, jnp.where(v0 > 0, 0.0, hi), jnp.inf)
+
+    th_pair = jax.lax.cond(any_hit, roots, lambda _: jnp.full_like(v0, jnp.inf), None)
+    a0, a1 = aux0.alpha, aux1.alpha
+    low = mode.on & (a1 < -EPS_ALPHA)
+    high = mode.on & (a1 > 1 + EPS_ALPHA)
+    th_exit = jnp.where(low, a0 / jnp.where(a0 - a1 == 0, 1.0, a0 - a1),
+                        jnp.where(high, (1 - a0) / jnp.where(a1 - a0 == 0, 1.0, a1 - a0), jnp.inf))
+    th_exit = jnp.where(low | high, jnp.clip(th_exit, 0.0, 1.0), jnp.inf)
+    theta = jnp.minimum(jnp.min(th_pair), jnp.min(th_exit))
+    tol = 1e-9
+    trig = (th_pair <= theta + tol, (low | high) & (th_exit <= theta + tol), high)
+    return theta, trig
+
+
+def _inverse_gram(Xs, on):
+    """Inverse of the Gram matrix of the used slots' samples ``Xs`` (K, d), zero elsewhere."""
+    jnp = _jax().numpy
+    mask = on[:, None] & on[None, :]
+    M = jnp.where(mask, Xs @ Xs.T, 0.0) + jnp.diag(jnp.where(on, 0.0, 1.0))
+    return jnp.where(mask, jnp.linalg.inv(M), 0.0)
+
+
+def _refresh(mode: Mode, dirty, y, args):
+    """Recompute Q for the neurons flagged in ``dirty`` (one at a time: an event touches few) and
+    put each exactly on its sliding samples' hyperplanes, ``w_j ← P_j^⊥ w_j`` (this removes the
+    rounding drift of the linear invariants ``<w_j, x_k> = 0``)."""
+    jax = _jax()
+    jnp = jax.numpy
+    X = args["X"]
+
+    def body(st):
+        Q, W, dirty = st
+        j = jnp.argmax(dirty)
+        idx, on = mode.idx[j], mode.on[j]
+        Xs = X[idx]                                     # (K, d)
+        Qj = _inverse_gram(Xs, on)
+        c = Qj @ jnp.where(on, Xs @ W[j], 0.0)
+        return Q.at[j].set(Qj), W.at[j].add(-(c @ Xs)), dirty.at[j].set(False)
+
+    Q, W, _ = jax.lax.while_loop(lambda st: jnp.any(st[2]), body, (mode.Q, y[1], dirty))
+    return mode._replace(Q=Q), type(y)(y[0], W)
+
+
+def _resolve(y, mode: Mode, trig, args, spherical: bool, gram: bool):
+    """The mode after an event at state ``y``: exits leave their slots (to the side α left
+    through); hit pairs enter a slot tentatively; then, until consistent, slots whose equivalent
+    control is outside [0, 1] are released (an entering pair then crosses: it goes to the side it
+    did not come from; a sliding pair goes to the side α left through)."""
+    jax = _jax()
+    jnp = jax.numpy
+    G = args["G"]
+    hit, exit_, exit_high = trig
+    n, m = mode.A.shape
+    K = mode.idx.shape[1]
+    cols = jnp.broadcast_to(jnp.arange(m)[:, None], (m, K))
+    A_old = mode.A
+    # exits
+    rows_ex = jnp.where(exit_, mode.idx, n)                       # n: out of range → dropped
+    A = mode.A.at[rows_ex, cols].set(jnp.where(exit_high, 1.0, 0.0), mode="drop")
+    S = mode.S.at[rows_ex, cols].set(False, mode="drop")
+    on = mode.on & ~exit_
+    dirty = jnp.any(exit_, axis=1)
+    overflow = mode.overflow
+
+    # entries, one hit pair at a time
+    def enter(st):
+        A, S, idx, on, dirty, hit, overflow = st
+        p = jnp.argmax(hit.reshape(-1))
+        k, j = p // m, p % m
+        free = ~on[j]
+        has = jnp.any(free)
+        slot = jnp.argmax(free)
+        idx = idx.at[j, slot].set(jnp.where(has, k, idx[j, slot]).astype(idx.dtype))
+        on = on.at[j, slot].set(on[j, slot] | has)
+        S = S.at[k, j].set(has)
+        A = A.at[k, j].set(jnp.where(has, 0.0, 1.0 - A[k, j]))   # no slot: cross
+        return A, S, idx, on, dirty.at[j].set(True), hit.at[k, j].set(False), overflow | ~has
+
+    A, S, idx, on, dirty, _, overflow = jax.lax.while_loop(
+        lambda st: jnp.any(st[5]), enter, (A, S, mode.idx, on, dirty, hit, overflow))
+    mode, y = _refresh(Mode(A, S, idx, on, mode.Q, overflow), dirty, y, args)
+    entering = hit                                                # (n, m)
+
+    def bad_slots(mode, aux):
+        return mode.on & ((aux.alpha < -EPS_ALPHA) | (aux.alpha > 1 + EPS_ALPHA))
+
+    def release(st):
+        mode, y, f, aux, n_ev, it = st
+        bad = bad_slots(mode, aux)
+        was_entering = entering[mode.idx, cols]
+        side_alpha = jnp.where(aux.alpha > 1, 1.0, 0.0)
+        side_cross = 1.0 - A_old[mode.idx, cols]                  # an entering pair crosses
+        side = jnp.where(was_entering, side_cross, side_alpha)
+        rows = jnp.where(bad, mode.idx, n)
+        A = mode.A.at[rows, cols].set(side, mode="drop")
+        S = mode.S.at[rows, cols].set(False, mode="drop")
+        mode, y = _refresh(mode._replace(A=A, S=S, on=mode.on & ~bad), jnp.any(bad, axis=1), y, args)
+        f, aux = _field(y, mode, args, spherical, gram)
+        return mode, y, f, aux, n_ev + 1, it + 1
+
+    f, aux = _field(y, mode, args, spherical, gram)
+    mode, y, f, aux, n_ev, _ = jax.lax.while_loop(
+        lambda st: (st[5] < K + 2) & jnp.any(bad_slots(st[0], st[3])), release, (mode, y, f, aux, 1, 0))
+    crossings = jnp.sum(entering & ~mode.S & (mode.A != A_old))
+    entries = jnp.sum(entering & mode.S)
+    exits = jnp.sum(exit_)
+    null = jnp.sum(entering & ~mode.S & (mode.A == A_old))
+    counts = jnp.stack([crossings, entries, exits, null]).astype(jnp.int64)
+    return y, mode, f, aux, counts, n_ev
+
+
+def _sliding_pairs(mode: Mode):
+    return _jax().numpy.sum(mode.on)
+
+
+def _resolve_initial(y, args, spherical: bool, gram: bool, K: int):
+    """The mode at the start: pattern from the signs of the pre-activations; pairs exactly on a
+    surface (within EPS_Z) are hit pairs, resolved as at an event."""
+    jnp = _jax().numpy
+    X = args["X"]
+    n, m = X.shape[0], y[1].shape[0]
+    amp, Wn, scale = _unpack(y, spherical, args.get("s"))
+    pre = X @ Wn.T
+    rel = pre / (args["xn"][:, None] * scale[None, :])
+    mode = Mode(A=(rel > EPS_Z).astype(X.dtype), S=jnp.zeros((n, m), bool), idx=jnp.zeros((m, K), jnp.int32),
+                on=jnp.zeros((m, K), bool), Q=jnp.zeros((m, K, K), X.dtype), overflow=jnp.zeros((), bool))
+    on_surface = jnp.abs(rel) <= EPS_Z
+    none = jnp.zeros((m, K), bool)
+    y, mode, f, aux, counts, n_ev = _resolve(y, mode, (on_surface, none, none), args, spherical, gram)
+    return y, mode, f, aux, n_ev
+
+
+@functools.lru_cache(maxsize=None)
+def system(spherical: bool, gram: bool, K: int) -> SwitchedSystem:
+    """The switched system of Model R in the given coordinates (cached: the compilation key)."""
+    return SwitchedSystem(
+        field=lambda y, mode, args: _field(y, mode, args, spherical, gram),
+        locate=_locate,
+        resolve=lambda y, mode, trig, args: _resolve(y, mode, trig, args, spherical, gram),
+        sliding_pairs=_sliding_pairs,
+        resolve_initial=lambda y, args: _resolve_initial(y, args, spherical, gram, K),
+        codes=mode_codes,
+        no_trigger=_no_trigger,
+    )
+
+
+def _no_trigger(mode: Mode):
+    jnp = _jax().numpy
+    return (jnp.zeros(mode.A.shape, bool), jnp.zeros(mode.on.shape, bool), jnp.zeros(mode.on.shape, bool))
+
+
+def mode_codes(mode: Mode):
+    """(n, m) int8: 0 inactive, 1 active, 2 sliding."""
+    jnp = _jax().numpy
+    return jnp.where(mode.S, SLIDING, jnp.where(mode.A > 0, ACTIVE, INACTIVE)).astype(jnp.int8)
+
+
+CONVENTIONS = ("filippov", "sigma0")
+BALANCE_TOL = 1e-10
+
+
+def is_balanced(W, a) -> bool:
+    """``|a_j| = ‖w_j‖`` for every neuron (to ``BALANCE_TOL`` relative): log-radius coordinates apply."""
+    norms = np.linalg.norm(W, axis=1)
+    return bool(np.all(norms > 0) and np.all(np.abs(np.abs(a) - norms) <= BALANCE_TOL * norms))
+
+
+def validate(X, y, W, a, t1=None) -> tuple[np.ndarray, ...]:
+    """The arrays as float64 after the checks a user's files need; InputError (one line) otherwise."""
+    from ..errors import InputError
+
+    arrs = []
+    for name, v, nd in (("X", X, 2), ("y", y, 1), ("W", W, 2), ("a", a, 1)):
+        v = np.asarray(v)
+        if v.ndim != nd:
+            raise InputError(f"{name} must be {nd}-dimensional, got shape {v.shape}")
+        if not np.issubdtype(v.dtype, np.number):
+            raise InputError(f"{name} must be numeric, got dtype {v.dtype}")
+        v = v.astype(np.float64)
+        if not np.all(np.isfinite(v)):
+            raise InputError(f"{name} has non-finite entries (NaN or inf)")
+        arrs.append(v)
+    X, y, W, a = arrs
+    if X.shape[0] != y.shape[0]:
+        raise InputError(f"X has {X.shape[0]} samples but y has {y.shape[0]} labels")
+    if W.shape[1] != X.shape[1]:
+        raise InputError(f"W has input dimension {W.shape[1]} but X has {X.shape[1]}")
+    if W.shape[0] != a.shape[0]:
+        raise InputError(f"W has {W.shape[0]} neurons but a has {a.shape[0]}")
+    if X.shape[0] < 1 or W.shape[0] < 1:
+        raise InputError("need at least one sample and one neuron")
+    if np.any(np.linalg.norm(X, axis=1) == 0):
+        raise InputError("X has a zero sample: its hyperplane is everything")
+    if len(np.unique(X, axis=0)) < X.shape[0]:
+        raise InputError("X has duplicate samples (their hyperplanes coincide: merge them, summing weights)")
+    if t1 is not None and not (np.isfinite(t1) and t1 > 0):
+        raise InputError(f"t1 must be a finite time > 0, got {t1}")
+    return X, y, W, a
+
+
+def solve_relu2(X, y, W, a, t1: float, *, bias: bool = False, coords: str = "auto", convention: str = "filippov",
+                solver: str = "tsit5", rtol: float = 1e-6, atol: float = 1e-9, dt: float | None = None,
+                save_ts=None, max_steps: int = 2_000_000, progress=None):
+    """The gradient flow of the two-layer ReLU network ``h(x) = Σ_j a_j σ(<w_j, x>)`` with square
+    loss ``(1/2n) Σ_k (h(x_k) − y_k)²`` from ``(W, a)`` to time ``t1``, on any data.
+
+    - ``solver="tsit5"`` with ``convention="filippov"`` (default): the exact Filippov flow, event
+      driven (crossings located, sliding by equivalent control; see the module docstring);
+    - ``convention="sigma0"``: σ'(0) = 0 read literally (today's smooth-between-kinks fields with
+      :func:`gflow.solve`; adaptive solvers may stall at kinks on general data);
+    - ``solver="gd"`` with ``dt``: gradient descent, the papers' method (σ'(0) = 0).
+
+    ``bias`` appends a constant input 1 (then ``W`` has ``d + 1`` columns, the last the bias).
+    ``coords``: ``"auto"`` (log-radius for a balanced init, else Cartesian), ``"spherical"`` or
+    ``"cartesian"``. Returns a :class:`gflow.Trajectory` whose ``ys`` is a
+    :class:`gflow.models.relu2.CartState` ``(a, W)`` at ``ts`` (``ts[0] = 0``) and whose ``modes``
+    record the activation/sliding pattern at each saved time (event-driven solves).
+    """
+    from .. import _solve
+    from ..errors import InputError
+    from ..trajectory import SolverStats, Trajectory
+    from . import relu2 as R
+
+    jax = _jax()
+    jnp = jax.numpy
+    X = np.asarray(X, dtype=float) if not bias else np.asarray(X, dtype=float)
+    if bias:
+        X = np.concatenate([np.asarray(X, float), np.ones((np.shape(X)[0], 1))], axis=1)
+    X, y, W, a = validate(X, y, W, a, t1)
+    if convention not in CONVENTIONS:
+        raise InputError(f"convention must be one of {CONVENTIONS}, got {convention!r}")
+    if coords not in ("auto", "spherical", "cartesian"):
+        raise InputError(f"coords must be auto, spherical or cartesian, got {coords!r}")
+    if solver not in _solve.SOLVERS:
+        raise InputError(f"unknown solver {solver!r}; choose one of {', '.join(_solve.SOLVERS)}")
+    if solver == "gd":
+        if dt is None or not (dt > 0 and np.isfinite(dt)):
+            raise InputError("gradient descent needs a step --dt > 0")
+        if convention == "filippov" and coords == "spherical":
+            raise InputError("gradient descent runs in Cartesian coordinates")
+    elif dt is not None:
+        raise InputError(f"--dt is gradient descent's step; solver {solver} chooses its own steps")
+    if convention == "filippov" and solver not in ("tsit5", "gd"):
+        raise InputError(f"the exact Filippov flow is integrated by the event-driven tsit5; got solver {solver!r} "
+                         "(use --convention sigma0 for the other solvers)")
+    if not (rtol > 0 and atol > 0):
+        raise InputError(f"rtol and atol must be > 0, got rtol={rtol}, atol={atol}")
+    balanced = is_balanced(W, a)
+    if coords == "spherical" and not balanced:
+        raise InputError("log-radius (spherical) coordinates need a balanced init |a_j| = ‖w_j‖")
+    spherical = (coords == "spherical" or (coords == "auto" and balanced)) and solver != "gd"
+    if not spherical and solver != "gd":
+        R.check_cartesian_tolerance(float(np.min(np.linalg.norm(W, axis=1))) or 1.0, rtol, atol)
+    save_ts = np.asarray([t1] if save_ts is None else save_ts, float)
+    if save_ts.ndim != 1 or not np.all(np.isfinite(save_ts)) or np.any(save_ts < 0) or np.any(save_ts > t1):
+        raise InputError(f"save times must be finite and within [0, t1 = {t1:g}]")
+    save_ts = np.unique(np.concatenate([save_ts[save_ts > 0], [t1]]))
+    n, d = X.shape
+    m = W.shape[0]
+    s = np.sign(a)
+    s[s == 0] = 1.0
+
+    if convention == "sigma0" or solver == "gd":
+        grid = np.concatenate([[0.0], save_ts])
+        if spherical:
+            y0 = R.SphState(rho=np.log(np.linalg.norm(W, axis=1)), wbar=W / np.linalg.norm(W, axis=1)[:, None])
+            args = {"X": jnp.asarray(X), "y": jnp.asarray(y), "s": jnp.asarray(s)}
+            tr = _solve.solve(R.spherical_field(), y0, t1, args, solver=solver, rtol=rtol, atol=atol,
+                              save_ts=grid, max_steps=max_steps, progress=progress)
+            cart = R.to_cartesian(R.SphState(*map(jnp.asarray, tr.ys)), jnp.asarray(s))
+            tr.ys = R.CartState(np.asarray(cart.a), np.asarray(cart.W))
+        else:
+            args = {"X": jnp.asarray(X), "y": jnp.asarray(y), "kink": jnp.float64(0.0)}
+            tr = _solve.solve(R.cartesian_field(), R.CartState(a, W), t1, args, solver=solver, rtol=rtol,
+                              atol=atol, dt=dt, save_ts=grid, max_steps=max_steps, progress=progress)
+        tr.stats.convention = "sigma'(0)=0"
+        return tr
+
+    from ..backends import switching
+
+    K = min(n, d, int(__import__("os").environ.get("GFLOW_K", 10**9)))
+    gram = n <= d
+    args = {"X": jnp.asarray(X), "y": jnp.asarray(y), "G": jnp.asarray(X @ X.T if gram else np.zeros((1, 1))),
+            "xn": jnp.asarray(np.linalg.norm(X, axis=1))}
+    if spherical:
+        norms = np.linalg.norm(W, axis=1)
+        y0 = R.SphState(rho=np.log(norms), wbar=W / norms[:, None])
+        args["s"] = jnp.asarray(s)
+    else:
+        y0 = R.CartState(a=a, W=W)
+    sysm = system(spherical, gram, K)
+    res = switching.integrate(sysm, y0, 0.0, save_ts, args, rtol=rtol, atol=atol, max_steps=max_steps,
+                              progress=progress)
+    if bool(np.asarray(res.final_mode.overflow)):
+        from ..errors import SolverError
+
+        raise SolverError(f"a neuron slid along more than min(n, d) = {K} hyperplanes at once "
+                          "(samples not in general position?)", t_reached=float(res.ts[-1]))
+    st = res.stats
+    stats = SolverStats(name="tsit5-events", rtol=rtol, atol=atol, steps=st["steps"], rejected=st["rejected"],
+                        rhs_evals=st["rhs_evals"], wall_s=st["wall_s"], compile_s=st["compile_s"],
+                        segments=st["segments"], convention="filippov",
+                        switching={k: st[k] for k in ("crossings", "slide_entries", "slide_exits", "null_hits",
+                                                      "sliding_time", "sliding_pair_time")})
+    if spherical:
+        cart = R.to_cartesian(R.SphState(*map(jnp.asarray, res.ys)), jnp.asarray(s))
+        ys = R.CartState(np.asarray(cart.a), np.asarray(cart.W))
+    else:
+        ys = R.CartState(np.asarray(res.ys[0]), np.asarray(res.ys[1]))
+    stats.switching["coords"] = "log-radius" if spherical else "cartesian"
+    return Trajectory(ts=res.ts, ys=ys, events={}, stats=stats, t1=float(t1), modes=np.stack(res.modes))
+
+
+def loss_curve(X, y, traj, bias: bool = False) -> np.ndarray:
+    """``(1/2n) Σ (h(x_k) − y_k)²`` at every saved time of a :func:`solve_relu2` trajectory."""
+    X = np.asarray(X, float)
+    if bias:
+        X = np.concatenate([X, np.ones((X.shape[0], 1))], axis=1)
+    pre = np.einsum("nd,tmd->tnm", X, traj.ys.W)
+    h = np.einsum("tnm,tm->tn", np.maximum(pre, 0.0), traj.ys.a)
+    return 0.5 * np.mean((h - y[None, :]) ** 2, axis=1)

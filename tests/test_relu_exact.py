@@ -1,0 +1,167 @@
+"""The exact (Filippov) flow of Model R: a closed-form sliding solution, gradient descent
+converging to it, agreement with the log-radius solver on orthogonal data, bad input."""
+
+from __future__ import annotations
+
+import mpmath as mp
+import numpy as np
+import pytest
+import sympy as sp
+
+from gflow import InputError, solve, solve_relu2
+from gflow.models import relu2 as R
+from gflow.models.relu2_exact import loss_curve
+
+# One neuron, two samples in the plane: x1 = (1, 0) (label 1) is active, x2 = (0.6, 0.8) (label −1)
+# inactive. With a(0) = <w(0), x1> the neuron moves along x1 only, so a = <w, x1> = √u with
+# u = h(x1) logistic, until <w, x2> = 0.6√u − 0.16 reaches 0. There the active side's field
+# pushes back (α = 0.6|r1| ∈ (0, 1)): the neuron slides along x2's hyperplane, w = ω e with
+# e = (0.8, −0.6), and u̇ = (e1²/n)(1 − u)√(K² + 4u²/e1²), K = a² − ω² = −q² (balancedness).
+P, Q = 0.1, -0.2
+X2 = np.array([0.6, 0.8])
+E = np.array([0.8, -0.6])
+
+
+def closed_form():
+    """``t ↦ (a, W)`` of the example, derived with sympy and evaluated with mpmath (30 digits)."""
+    mp.mp.dps = 30
+    t, u, u0 = sp.symbols("t u u0", positive=True)
+    n = 2
+    # phase 1: u' = (2/n) u (1 − u), u(0) = P²
+    U = sp.Function("U")
+    sol = sp.dsolve(sp.Eq(U(t).diff(t), sp.Rational(2, n) * U(t) * (1 - U(t))), U(t), ics={U(0): u0})
+    u1 = sp.lambdify((t, u0), sol.rhs, "mpmath")
+    u_hit = (mp.mpf("0.16") / mp.mpf("0.6")) ** 2
+    t_hit = sp.nsolve(sol.rhs.subs(u0, P**2) - sp.Float(str(u_hit), 30), t, 3, prec=30)
+    # phase 2: t − t_hit = (n/e1²) ∫ du / ((1 − u)√(K² + c u²)), c = 4/e1², with the antiderivative
+    # F below (sympy's integrate does not find it; its derivative is checked here)
+    e1, K = sp.Rational(4, 5), -sp.Rational(1, 25)
+    c = 4 / e1**2
+    b2 = K**2 / c
+    F = sp.log((u + b2 + sp.sqrt(1 + b2) * sp.sqrt(u**2 + b2)) / (1 - u)) / (sp.sqrt(c) * sp.sqrt(1 + b2))
+    integrand = 1 / ((1 - u) * sp.sqrt(K**2 + c * u**2))
+    for uv in (sp.Rational(1, 10), sp.Rational(1, 2), sp.Rational(9, 10)):
+        assert abs(sp.N((sp.diff(F, u) - integrand).subs(u, uv), 30)) < 1e-25
+    t_of_u = sp.lambdify(u, t_hit + (n / e1**2) * (F - F.subs(u, sp.Float(str(u_hit), 30))), "mpmath")
+
+    def state(tv):
+        tv = mp.mpf(tv)
+        if tv <= t_hit:
+            uv = u1(tv, mp.mpf(P) ** 2)
+            z1 = mp.sqrt(uv)
+            return float(z1), np.array([float(z1), Q])
+        uv = mp.findroot(lambda x: t_of_u(x) - tv, (u_hit, mp.mpf("0.999999")), solver="anderson")
+        Kf = mp.mpf(float(K))
+        a2 = (Kf + mp.sqrt(Kf**2 + 4 * uv**2 / mp.mpf(0.64))) / 2
+        a = mp.sqrt(a2)
+        om = mp.sqrt(a2 - Kf)
+        return float(a), float(om) * E
+
+    return state, float(t_hit)
+
+
+def test_sliding_matches_closed_form():
+    state, t_hit = closed_form()
+    X = np.array([[1.0, 0.0], X2])
+    y = np.array([1.0, -1.0])
+    W0 = np.array([[P, Q]])
+    a0 = np.array([P])
+    ts = np.array([0.5 * t_hit, 0.99 * t_hit, t_hit + 0.5, t_hit + 2.0, t_hit + 6.0])
+    tr = solve_relu2(X, y, W0, a0, float(ts[-1]), save_ts=ts, rtol=1e-12, atol=1e-14)
+    assert tr.stats.switching["slide_entries"] == 1 and tr.stats.switching["crossings"] == 0
+    assert tr.stats.switching["coords"] == "cartesian"
+    for i, tv in enumerate(ts, start=1):
+        a, W = state(tv)
+        assert abs(tr.ys.a[i][0] - a) <= 1e-8
+        assert np.max(np.abs(tr.ys.W[i][0] - W)) <= 1e-8
+    # the pair (neuron 0, sample 1) slides after the hit, not before
+    assert [tuple(p) for p in tr.sliding(2)] == []
+    assert [tuple(p) for p in tr.sliding(3)] == [(0, 1)]
+    assert tr.stats.switching["sliding_time"] == pytest.approx(ts[-1] - t_hit, abs=1e-6)
+
+
+def test_sliding_closed_form_would_catch_the_sigma0_flow():
+    """The same example under σ'(0) = 0 read by gradient descent is a different curve (it chatters
+    across x2's hyperplane): the closed form tells the two apart."""
+    state, t_hit = closed_form()
+    X = np.array([[1.0, 0.0], X2])
+    tr = solve_relu2(X, np.array([1.0, -1.0]), np.array([[P, Q]]), np.array([P]), t_hit + 6.0,
+                     solver="gd", dt=0.05)
+    a, W = state(t_hit + 6.0)
+    assert np.max(np.abs(tr.ys.W[-1][0] - W)) > 1e-4
+
+
+def _gaussian(seed=3, n=10, d=20, m=8, k=3, scale=1e-3):
+    from gflow.data.teacher import relu_teacher
+
+    rng = np.random.default_rng(seed)
+    X, y = relu_teacher(n, d, k, seed=rng)
+    W = scale * rng.standard_normal((m, d))
+    return X, y, W, rng.choice([-1.0, 1.0], m) * np.linalg.norm(W, axis=1)
+
+
+def test_gradient_descent_converges_to_the_exact_flow():
+    X, y, W, a = _gaussian()
+    T = 60.0
+    ts = np.linspace(0, T, 61)[1:]
+    tr = solve_relu2(X, y, W, a, T, save_ts=ts, rtol=1e-9, atol=1e-12)
+    sw = tr.stats.switching
+    assert sw["crossings"] > 5 and sw["slide_entries"] > 2 and sw["coords"] == "log-radius"
+    L = loss_curve(X, y, tr)
+    errs = []
+    for dt in (4e-3, 2e-3, 1e-3):
+        g = solve_relu2(X, y, W, a, T, solver="gd", dt=dt, save_ts=ts)
+        errs.append(np.max(np.abs(loss_curve(X, y, g) - L)) / L[0])
+    ratios = [errs[0] / errs[1], errs[1] / errs[2]]
+    assert all(1.6 < r < 2.5 for r in ratios), (errs, ratios)   # first order, towards this flow
+    assert errs[-1] < 2e-3
+
+
+def test_cartesian_and_log_radius_agree():
+    X, y, W, a = _gaussian(seed=5)
+    ts = np.linspace(0, 40, 9)[1:]
+    sph = solve_relu2(X, y, W, a, 40.0, save_ts=ts, rtol=1e-10, atol=1e-12)
+    cart = solve_relu2(X, y, W, a, 40.0, save_ts=ts, coords="cartesian", rtol=1e-10, atol=1e-16)
+    assert sph.stats.switching["slide_entries"] > 0
+    assert np.max(np.abs(loss_curve(X, y, sph) - loss_curve(X, y, cart))) / loss_curve(X, y, sph)[0] < 1e-6
+
+
+def test_orthogonal_data_agrees_with_the_log_radius_solver():
+    """On orthonormal samples an inactive pair's pre-activation decays to 0 from below; where the
+    exact solver meets it (within rounding) it slides with α → 0, i.e. with the inactive side's
+    field: the exact flow is today's log-radius flow (σ'(0) = 0)."""
+    rng = np.random.default_rng(0)
+    n, d, m = 3, 5, 6
+    Qm, _ = np.linalg.qr(rng.standard_normal((d, d)))
+    X = Qm[:n]
+    y = np.array([1.0, 0.7, -0.5])
+    sph0, s, g = R.init(m, d, 1e-3, seed=1)
+    W = np.exp(sph0.rho)[:, None] * sph0.wbar
+    a = s * np.exp(sph0.rho)
+    ts = np.linspace(0, 30, 31)[1:]
+    ex = solve_relu2(X, y, W, a, 30.0, save_ts=ts, rtol=1e-10, atol=1e-12)
+    import jax.numpy as jnp
+
+    ref = solve(R.spherical_field(), sph0, 30.0, {"X": jnp.asarray(X), "y": jnp.asarray(y), "s": jnp.asarray(s)},
+                save_ts=np.concatenate([[0.0], ts]), rtol=1e-10, atol=1e-12)
+    cart = R.to_cartesian(R.SphState(*map(jnp.asarray, ref.ys)), jnp.asarray(s))
+    assert np.max(np.abs(np.asarray(cart.W) - ex.ys.W)) < 1e-7
+
+
+@pytest.mark.parametrize("mutate, msg", [
+    (lambda d: d.update(y=d["y"][:-1]), "labels"),
+    (lambda d: d.update(W=d["W"][:, :-1]), "input dimension"),
+    (lambda d: d.update(a=d["a"][:-1]), "neurons"),
+    (lambda d: d["X"].__setitem__((0, 0), np.nan), "non-finite"),
+    (lambda d: d["X"].__setitem__(1, d["X"][0]), "duplicate"),
+    (lambda d: d.update(t1=-1.0), "t1"),
+    (lambda d: d.update(solver="gd"), "--dt"),
+    (lambda d: d.update(dt=0.1), "--dt"),
+    (lambda d: d.update(convention="smooth"), "convention"),
+])
+def test_bad_input_is_refused(mutate, msg):
+    X, y, W, a = _gaussian()
+    kw = dict(X=X.copy(), y=y.copy(), W=W.copy(), a=a.copy(), t1=1.0)
+    mutate(kw)
+    with pytest.raises(InputError, match=msg):
+        solve_relu2(**kw)
