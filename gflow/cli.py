@@ -266,6 +266,117 @@ def sweep(check_id, grid, seeds, store, executor, workers, scheduler, dask_local
     sys.exit(0 if bool(df["passed"].all()) else 1)
 
 
+@main.group("solve")
+def solve_group():
+    """Solve a network's gradient flow from your own files."""
+
+
+@solve_group.command("relu2")
+@click.option("--data", "data_path", required=True, type=click.Path(dir_okay=False),
+              help="D.npz with X (n, d) and y (n)")
+@click.option("--init", "init_path", required=True, type=click.Path(dir_okay=False),
+              help="I.npz with W (m, d) and a (m); balanced (|a_j| = ‖w_j‖): log-radius coordinates")
+@click.option("--t1", required=True, type=float, help="final time")
+@click.option("--save-ts", "save_ts_path", default=None, type=click.Path(dir_okay=False),
+              help="text file of save times, one per line")
+@click.option("--save", "n_save", default=None, type=int, help="save at N log-spaced (and N/4 even) times")
+@click.option("--solver", default="tsit5", help="tsit5 (exact Filippov flow, default) or gd (with --dt)")
+@click.option("--convention", default="filippov", type=click.Choice(["filippov", "sigma0"]),
+              help="filippov: crossings and sliding; sigma0: σ'(0) = 0 literally (may stall on general data)")
+@click.option("--rtol", default=1e-6, type=float, help="relative tolerance")
+@click.option("--atol", default=1e-9, type=float, help="absolute tolerance")
+@click.option("--dt", default=None, type=float, help="gradient-descent step (solver gd)")
+@click.option("--bias", is_flag=True, help="add a trained bias (input [x, 1]; W then has d + 1 columns)")
+@click.option("--json", "json_path", default=None, type=click.Path(dir_okay=False), help="write the result as JSON")
+@click.option("--plot", "plot_path", default=None, type=click.Path(dir_okay=False), help="save a figure (png, pdf, svg)")
+def solve_relu2_cmd(data_path, init_path, t1, save_ts_path, n_save, solver, convention, rtol, atol, dt, bias,
+                    json_path, plot_path):
+    """The gradient flow of a two-layer ReLU network (square loss) from D.npz and I.npz."""
+    try:
+        code = _run_solve_relu2(data_path, init_path, t1, save_ts_path, n_save, solver, convention, rtol, atol,
+                                dt, bias, json_path, plot_path)
+    except _Exit as e:
+        _fail(e.code, e.message)
+    sys.exit(code)
+
+
+def _writable(path, what):
+    import os
+    from pathlib import Path
+
+    parent = Path(path).resolve().parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK) or Path(path).is_dir():
+        raise _Exit(2, f"cannot write the {what} to {path}")
+
+
+def _run_solve_relu2(data_path, init_path, t1, save_ts_path, n_save, solver, convention, rtol, atol, dt, bias,
+                     json_path, plot_path) -> int:
+    import json
+
+    import numpy as np
+    from rich.console import Console
+
+    from .errors import GflowError, InputError, SolverError
+
+    if save_ts_path and n_save:
+        raise _Exit(2, "give --save-ts or --save, not both")
+    if n_save is not None and n_save < 2:
+        raise _Exit(2, f"--save needs N ≥ 2, got {n_save}")
+    for p, what in ((json_path, "JSON"), (plot_path, "figure")):
+        if p:
+            _writable(p, what)
+    err = Console(stderr=True)
+    try:
+        from ._solve import save_grid
+        from .models import relu2_exact as RX
+
+        if not (np.isfinite(t1) and t1 > 0):
+            raise InputError(f"--t1 must be a finite time > 0, got {t1}")
+        X, y, W, a = RX.load_problem(data_path, init_path)
+        if bias and W.shape[1] != X.shape[1] + 1:
+            raise InputError(f"--bias needs W with d + 1 = {X.shape[1] + 1} columns, got {W.shape[1]}")
+        ts = RX.read_times(save_ts_path, t1) if save_ts_path else save_grid(t1, n_save or 200)
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err,
+                      transient=True, disable=not err.is_terminal) as bar:
+            task = bar.add_task("compiling and solving", total=1.0)
+            traj = RX.solve_relu2(X, y, W, a, t1, bias=bias, convention=convention, solver=solver, rtol=rtol,
+                                  atol=atol, dt=dt, save_ts=ts,
+                                  progress=lambda t, T: bar.update(task, completed=t / T, description=f"t = {t:.4g}"))
+        out = RX.result_dict(X, y, traj, bias=bias)
+        if json_path:
+            from .report import write_atomic
+
+            write_atomic(json_path, json.dumps(out).encode())
+        if plot_path:
+            from .plotting import relu2_flow
+
+            relu2_flow(out["ts"], out["loss"], traj, plot_path)
+    except InputError as e:
+        raise _Exit(2, str(e)) from None
+    except SolverError as e:
+        raise _Exit(3, str(e)) from None
+    except GflowError as e:
+        raise _Exit(e.exit_code, str(e)) from None
+    con = Console()
+    s = out["solver"]
+    sw = "" if s.get("crossings") is None else (
+        f"; {s['crossings']} crossings, {s['slide_entries']} sliding entries, {s['slide_exits']} exits, "
+        f"{s['sliding_time']:.4g} time units with a pair sliding ({s['coords']} coordinates)")
+    con.print(f"relu2: n = {X.shape[0]}, d = {X.shape[1]}, m = {W.shape[0]}, t1 = {t1:g}: loss {out['loss'][0]:.6g} → "
+              f"{out['loss'][-1]:.6g}", markup=False)
+    step = f"step {s['step']:g}" if s.get("step") else f"rtol {s['rtol']:g}, atol {s['atol']:g}"
+    con.print(f"solver {s['name']} ({s['convention']}), {step}: {s['steps']} steps, {s['rejected']} rejected, "
+              f"{s['rhs_evals']} field evaluations, {s['wall_s']:.2f} s (+ {s['compile_s']:.2f} s compile){sw}",
+              markup=False)
+    if json_path:
+        con.print(f"result written to {json_path}")
+    if plot_path:
+        con.print(f"figure written to {plot_path}")
+    return 0
+
+
 def _with_progress(module, params, console):
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 

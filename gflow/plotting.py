@@ -280,3 +280,39 @@ def threshold_curves(df, path: str | os.PathLike, n_star: dict | None = None, fl
     fig.tight_layout(rect=(0, 0.1, 1, 1))
     _save(fig, path)
     plt.close(fig)
+
+
+def relu2_flow(ts, loss, traj, path: str | os.PathLike, title: str = "") -> None:
+    """``gflow solve relu2 --plot``: the loss on a log-time axis with its plateaus shaded (where it
+    moves by less than 1 % per e-fold of time) and the number of sliding pairs; below, every
+    neuron's norm ‖w_j‖ (= |a_j| for a balanced init)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    ts, loss = np.asarray(ts), np.asarray(loss)
+    keep = ts > 0
+    t, L = ts[keep], loss[keep]
+    fig, (ax, ax2) = plt.subplots(2, 1, figsize=(7, 6), sharex=True, height_ratios=(3, 2))
+    ax.loglog(t, L, color="k", lw=1.5, label="loss")
+    if len(t) > 2:
+        slope = np.abs(np.gradient(np.log(np.maximum(L, 1e-300)), np.log(t)))
+        flat = slope < 0.01
+        for i in np.flatnonzero(flat[:-1]):
+            ax.axvspan(t[i], t[i + 1], color="tab:blue", alpha=0.12, lw=0)
+    ax.set_ylabel("loss  (1/2n) Σ (h − y)²")
+    if traj.modes is not None:
+        axs = ax.twinx()
+        axs.semilogx(t, (traj.modes[keep] == 2).sum(axis=(1, 2)), color="tab:orange", lw=1, label="sliding pairs")
+        axs.set_ylabel("sliding (neuron, sample) pairs", color="tab:orange")
+    norms = np.linalg.norm(traj.ys.W[keep], axis=2)
+    ax2.loglog(t, np.maximum(norms, 1e-300), lw=0.6, alpha=0.7)
+    ax2.set_xlabel("time t")
+    ax2.set_ylabel("‖w_j‖ per neuron")
+    st = traj.stats
+    ax.set_title(title or f"{st.name} ({st.convention}), rtol {st.rtol}, {st.rhs_evals} evaluations; "
+                          "shaded: plateaus", fontsize=9)
+    _save(fig, path)
+    plt.close(fig)

@@ -473,3 +473,63 @@ def loss_curve(X, y, traj, bias: bool = False) -> np.ndarray:
     pre = np.einsum("nd,tmd->tnm", X, traj.ys.W)
     h = np.einsum("tnm,tm->tn", np.maximum(pre, 0.0), traj.ys.a)
     return 0.5 * np.mean((h - y[None, :]) ** 2, axis=1)
+
+
+def load_problem(data_path, init_path):
+    """``(X, y, W, a)`` from ``D.npz`` (``X`` (n, d), ``y`` (n)) and ``I.npz`` (``W`` (m, d), ``a`` (m));
+    InputError (one line) for a missing or unreadable file, a missing key, or bad arrays."""
+    from ..errors import InputError
+
+    out = []
+    for path, keys in ((data_path, ("X", "y")), (init_path, ("W", "a"))):
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                missing = [k for k in keys if k not in f.files]
+                if missing:
+                    raise InputError(f"{path}: missing key{'s' if len(missing) > 1 else ''} "
+                                     f"{', '.join(missing)} (has {', '.join(f.files) or 'none'})")
+                out += [np.asarray(f[k]) for k in keys]
+        except InputError:
+            raise
+        except (OSError, ValueError) as e:
+            raise InputError(f"{path}: cannot read as .npz ({e.__class__.__name__}: {e})") from None
+    return validate(*out)
+
+
+def read_times(path, t1: float) -> np.ndarray:
+    """Save times from a text file, one per line (blank lines and ``#`` comments skipped)."""
+    from ..errors import InputError
+
+    try:
+        lines = open(path, encoding="utf-8").read().splitlines()
+    except OSError as e:
+        raise InputError(f"{path}: cannot read ({e.strerror})") from None
+    ts = []
+    for i, line in enumerate(lines, 1):
+        line = line.split("#")[0].strip()
+        if not line:
+            continue
+        try:
+            ts.append(float(line))
+        except ValueError:
+            raise InputError(f"{path}:{i}: not a time: {line!r}") from None
+    ts = np.asarray(ts)
+    if ts.size == 0:
+        raise InputError(f"{path}: no times")
+    if not np.all(np.isfinite(ts)) or np.any(ts < 0) or np.any(ts > t1):
+        raise InputError(f"{path}: times must be finite and within [0, t1 = {t1:g}]")
+    if np.any(np.diff(ts) <= 0):
+        raise InputError(f"{path}: times must be strictly increasing")
+    return ts
+
+
+def result_dict(X, y, traj, bias: bool = False) -> dict:
+    """The JSON of ``gflow solve relu2``: times, loss, Σa² + ‖W‖², solver statistics, final state."""
+    st = traj.stats
+    solver = {"name": st.name, "steps": st.steps, "rejected": st.rejected, "rhs_evals": st.rhs_evals,
+              "wall_s": st.wall_s, "compile_s": st.compile_s, "rtol": st.rtol, "atol": st.atol, "step": st.step,
+              "convention": st.convention, **(st.switching or {})}
+    return {"ts": traj.ts.tolist(), "loss": loss_curve(X, y, traj, bias=bias).tolist(),
+            "sqnorm": (np.sum(traj.ys.a**2, axis=1) + np.sum(traj.ys.W**2, axis=(1, 2))).tolist(),
+            "solver": solver, "bias": bias,
+            "final_state": {"W": traj.ys.W[-1].tolist(), "a": traj.ys.a[-1].tolist()}}
