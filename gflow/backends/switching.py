@@ -42,6 +42,7 @@ from ..errors import SolverError
 
 N_COUNTS = 4        # crossings, sliding entries, sliding exits, hits resolved without a change
 COUNT_NAMES = ("crossings", "slide_entries", "slide_exits", "null_hits")
+SAVE_BLOCK = 64     # save times per dispatch of the compiled loop
 ZENO_LIMIT = 1000   # consecutive events without the time advancing: a Zeno point (or a bug)
 
 # status codes of the loop
@@ -184,7 +185,7 @@ def _advance_fn(system: SwitchedSystem):
                            trig=tmap(lambda x: x & False, c.trig))
             return c._replace(status=jnp.where((c.status == RUNNING) & (c.t >= t_save), DONE, c.status))
 
-        c = c._replace(status=jnp.where(c.t >= t_save, DONE, RUNNING))
+        c = c._replace(status=jnp.where(c.status != RUNNING, c.status, jnp.where(c.t >= t_save, DONE, RUNNING)))
         c = jax.lax.while_loop(lambda c: c.status == RUNNING, outer, c)
         th = jnp.clip((t_save - c.last_t0) / jnp.where(c.last_h > 0, c.last_h, 1.0), 0.0, 1.0)
         y_dense = interp_cls(t0=0.0, t1=1.0, y0=c.last_y0, y1=c.y, k=c.last_k).evaluate(th)
@@ -193,7 +194,20 @@ def _advance_fn(system: SwitchedSystem):
         codes = jnp.where(at_end, system.codes(c.mode), c.last_codes)
         return c, y_s, codes
 
-    return jax.jit(advance)
+    def advance_many(c: Carry, t_saves, t_end, args, rtol, atol, max_steps):
+        """:func:`advance` through a block of save times (one dispatch per block); after a
+        failure the remaining times of the block leave the carry unchanged."""
+
+        def one(c, t_s):
+            ok = c.status == DONE
+            c2, y_s, codes = advance(c._replace(status=jnp.where(ok, RUNNING, c.status)), t_s, t_end,
+                                     args, rtol, atol, max_steps)
+            return jax.lax.cond(ok, lambda: c2, lambda: c), (y_s, codes)
+
+        c = c._replace(status=jnp.asarray(DONE, c.status.dtype))
+        return jax.lax.scan(one, c, t_saves)
+
+    return jax.jit(advance_many)
 
 
 @functools.lru_cache(maxsize=32)
@@ -246,27 +260,32 @@ def integrate(system: SwitchedSystem, y0, t0: float, save_ts: np.ndarray, args, 
                   last_k=tmap(lambda a: jnp.zeros((7,) + a.shape, a.dtype), y), last_codes=system.codes(mode))
     rt, at, ms = jnp.float64(rtol), jnp.float64(atol), jnp.int64(max_steps)
     t_end = jnp.float64(save_ts[-1])
-    compiled = advance.lower(carry, jnp.float64(save_ts[0]), t_end, args, rt, at, ms).compile()
+    blocks = np.array_split(save_ts, max(1, int(np.ceil(len(save_ts) / SAVE_BLOCK))))
+    width = max(len(b) for b in blocks)
+    pad = lambda b: np.concatenate([b, np.full(width - len(b), b[-1])])  # noqa: E731  (repeats: no-ops)
+    compiled = advance.lower(carry, jnp.asarray(pad(blocks[0])), t_end, args, rt, at, ms).compile()
     compile_s = time.perf_counter() - tc
     ts, ys, modes = [float(t0)], [tmap(np.asarray, y)], [np.asarray(system.codes(mode))]
     tw = time.perf_counter()
-    for t_s in save_ts:
-        carry, y_s, codes = compiled(carry, jnp.float64(t_s), t_end, args, rt, at, ms)
+    for block in blocks:
+        carry, (y_b, codes_b) = compiled(carry, jnp.asarray(pad(block)), t_end, args, rt, at, ms)
         status = int(carry.status)
         if status != DONE:
             raise SolverError(f"the event-driven solver {STATUS_TEXT.get(status, status)} "
                               f"(integration reached t = {float(carry.t):.6g}; {int(carry.steps)} steps, "
                               f"{int(carry.counts[0])} crossings, {int(carry.counts[1])} sliding entries)",
                               t_reached=float(carry.t))
-        ts.append(float(t_s))
-        ys.append(tmap(np.asarray, y_s))
-        modes.append(np.asarray(codes))
+        y_b, codes_b = tmap(np.asarray, y_b), np.asarray(codes_b)
+        for i, t_s in enumerate(block):
+            ts.append(float(t_s))
+            ys.append(tmap(lambda v: v[i], y_b))
+            modes.append(codes_b[i])
         if progress is not None:
-            progress(float(t_s), float(save_ts[-1]))
+            progress(float(block[-1]), float(save_ts[-1]))
     wall = time.perf_counter() - tw
     counts = np.asarray(carry.counts)
     stats = {"steps": int(carry.steps), "rejected": int(carry.rejected), "rhs_evals": int(carry.evals),
-             "wall_s": wall, "compile_s": compile_s, "segments": len(save_ts),
+             "wall_s": wall, "compile_s": compile_s, "segments": len(blocks),
              **{k: int(v) for k, v in zip(COUNT_NAMES, counts)},
              "sliding_time": float(carry.slide_time), "sliding_pair_time": float(carry.slide_pair_time)}
     return SwitchedResult(np.asarray(ts), tmap(lambda *a: np.stack(a), *ys), modes, stats, carry.mode)
