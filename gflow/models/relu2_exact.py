@@ -42,6 +42,8 @@ from .._config import jax as _jax
 from ..backends.switching import SwitchedSystem
 
 EPS_Z = 1e-11      # a pre-activation counts as across its surface beyond EPS_Z·‖x_k‖‖w_j‖ (rounding: ~1e-15)
+HIT_REL = 1e-3     # ... or beyond HIT_REL·rtol: the solver's own error in <w̄_j, x_k> is ~rtol, and a pair
+                   # converging onto its surface would otherwise "cross" on that noise again and again
 EPS_ALPHA = 1e-9   # α beyond [−EPS_ALPHA, 1 + EPS_ALPHA] ends sliding
 BISECT = 40        # bisections of the cubic Hermite interpolant of <w_j, x_k> over a step (θ to 1e-12)
 
@@ -129,8 +131,9 @@ def _locate(aux0: Aux, aux1: Aux, mode: Mode, args, h):
     sc = aux0.scale
     sign = jnp.where(mode.A > 0, -1.0, 1.0)
     norm = 1.0 / (xn[:, None] * sc[None, :])
-    v0 = sign * aux0.pre * norm - EPS_Z
-    v1 = sign * aux1.pre * norm - EPS_Z
+    eps = args["eps_z"]
+    v0 = sign * aux0.pre * norm - eps
+    v1 = sign * aux1.pre * norm - eps
     d0 = sign * aux0.dpre * norm * h
     d1 = sign * aux1.dpre * norm * h
     hit = (~mode.S) & (v1 > 0) & (v1 > v0)
@@ -432,10 +435,10 @@ def solve_relu2(X, y, W, a, t1: float, *, bias: bool = False, coords: str = "aut
 
     from ..backends import switching
 
-    K = min(n, d, int(__import__("os").environ.get("GFLOW_K", 10**9)))
+    K = min(n, d)
     gram = n <= d
     args = {"X": jnp.asarray(X), "y": jnp.asarray(y), "G": jnp.asarray(X @ X.T if gram else np.zeros((1, 1))),
-            "xn": jnp.asarray(np.linalg.norm(X, axis=1))}
+            "xn": jnp.asarray(np.linalg.norm(X, axis=1)), "eps_z": jnp.float64(max(EPS_Z, HIT_REL * rtol))}
     if spherical:
         norms = np.linalg.norm(W, axis=1)
         y0 = R.SphState(rho=np.log(norms), wbar=W / norms[:, None])
