@@ -43,7 +43,9 @@ def test_solve_relu2_json_and_plot(files):
     assert out["loss"][-1] == pytest.approx(0.5 * np.mean((h - y) ** 2), rel=1e-12)
     assert out["loss"][0] == pytest.approx(0.5 * np.mean((np.maximum(X @ W.T, 0) @ a - y) ** 2), rel=1e-12)
     assert out["sqnorm"][-1] == pytest.approx(np.sum(af**2) + np.sum(Wf**2), rel=1e-12)
-    assert all(b <= a_ + 1e-15 for a_, b in zip(out["loss"], out["loss"][1:]))   # a gradient flow
+    # a gradient flow: non-increasing, up to the solver's error on the converged plateau (measured
+    # 6e-14 between t = 20 and 60 with absorbed crossings, at rtol 1e-6)
+    assert all(b <= a_ + 1e-12 * out["loss"][0] for a_, b in zip(out["loss"], out["loss"][1:]))
     s = out["solver"]
     assert s["convention"] == "filippov" and s["rhs_evals"] > 0 and s["crossings"] > 0 and s["slide_entries"] > 0
     assert (tmp / "o.png").stat().st_size > 10_000

@@ -165,3 +165,42 @@ def test_bad_input_is_refused(mutate, msg):
     mutate(kw)
     with pytest.raises(InputError, match=msg):
         solve_relu2(**kw)
+
+
+def _many_samples(n=300, d=3, m=20, seed=0):
+    """N ≫ d: every neuron's hyperplane sweeps over many samples (the simplicity paper's regime)."""
+    from theory_checks.simplicity._common import SimParams, problem
+
+    p = SimParams(d=d, m=m)
+    X, y, a, W = problem(p, n, seed)
+    return X, y, W, a
+
+
+def test_absorbed_crossings_agree_with_located_ones():
+    """Crossings absorbed into steps (time-averaged activation + the bracket term) against the
+    solver that stops at every crossing, on data where most events are crossings."""
+    X, y, W, a = _many_samples()
+    T = 15.0
+    ts = np.linspace(0, T, 16)[1:]
+    loc = solve_relu2(X, y, W, a, T, save_ts=ts, rtol=1e-10, atol=1e-13, absorb=False)
+    L = loss_curve(X, y, loc)
+    sl = loc.stats.switching
+    assert sl["crossings_absorbed"] == 0 and sl["crossings"] > 500
+    for rtol in (1e-6, 1e-8):
+        ab = solve_relu2(X, y, W, a, T, save_ts=ts, rtol=rtol, atol=rtol * 1e-3)
+        sw = ab.stats.switching
+        assert sw["crossings_absorbed"] > 0.8 * sw["crossings"]
+        rel = np.max(np.abs(ab.ys.W - loc.ys.W)) / np.max(np.abs(loc.ys.W[-1]))
+        dl = np.max(np.abs(L - loss_curve(X, y, ab))) / L[0]
+        # measured: W to 8.6e-7 (rtol 1e-6) and 6.1e-8 (rtol 1e-8) of max|W|; loss to ≤ 3.3e-8 of L(0)
+        assert rel < 10 * rtol and dl < 1e-7, (rtol, rel, dl)
+
+
+def test_switching_counts_are_consistent():
+    """Every sliding entry is matched by an exit or by a pair still sliding at the end."""
+    X, y, W, a = _many_samples(n=100, m=10, seed=1)
+    tr = solve_relu2(X, y, W, a, 200.0, save_ts=np.linspace(0, 200, 11)[1:])
+    sw = tr.stats.switching
+    assert sw["slide_entries"] > 0
+    assert sw["slide_entries"] - sw["slide_exits"] == len(tr.sliding(len(tr.ts) - 1))
+    assert sw["crossings_absorbed"] <= sw["crossings"]

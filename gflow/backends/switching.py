@@ -22,10 +22,34 @@ One ``jax.jit`` compilation serves a whole solve (and every solve of the same sh
 runs on the device in a ``lax.while_loop`` and returns to Python only at the save times, where
 the host records the state and the mode and reports progress.
 
+**Absorbed crossings.** Where a step reaches surfaces that are all *crossed* (the field on the
+far side carries the pair on; no sliding starts or ends), stopping at each is what makes data
+with many samples per neuron expensive (N ≫ d: every neuron's hyperplane sweeps over hundreds of
+samples). Such a step is instead taken again (pass 2) with each crossing pair's activation frozen
+at its *time average* over the step, ``1 − θ`` for a pair that switches on at fraction θ (θ for
+one that switches off), and corrected by the leading term of what averaging misses:
+for a field ``f + H(t − θh)·g`` the averaged step differs from the switched one by
+
+    θ(1 − θ)·h²/2 · [f, g],   [f, g] = g'·f − f'·g   (the Lie bracket of the two fields),
+
+summed over the crossing pairs (computed with two Jacobian–vector products; see
+:func:`gflow.models.relu2_exact` for the derivation's setting). That term is added to the step
+(local extrapolation, as Tsit5 propagates its higher-order solution) and is also its error
+estimate: the step size control keeps it within the tolerance, so crossings are absorbed only
+where they cost no accuracy, and located one by one where they would. A pass 2 whose end state
+disagrees with the crossing set (another pair crossed, a sliding pair's α left [0, 1]) is
+discarded and the step falls back to locating the first event.
+
 A model provides a :class:`SwitchedSystem`: ``field(y, mode, args) -> (dy, aux)``,
-``locate(aux0, aux1, mode, args, h) -> (θ, trigger)`` with ``θ ≤ 1`` when a surface is reached
-within the step (``trigger``: model data saying which), ``resolve(y, mode, trigger, args) ->
-(y, mode, dy, aux, counts, n_evals)`` and ``sliding_pairs(mode) -> int``.
+``locate(aux0, aux1, mode, args, h) -> (θ, trigger, absorbable, pend, too_many, lim)`` with ``θ ≤ 1``
+when a surface is reached within the step (``trigger``: model data saying which; ``pend``: the
+crossing pairs and their θ, ``absorbable`` when every event of the step is such a crossing,
+``too_many`` when more pairs crossed than the model can track in one step; ``lim``: the fraction of
+the step that can absorb them), ``resolve(y, mode,
+trigger, args) -> (y, mode, dy, aux, counts, n_evals)``, ``sliding_pairs(mode) -> int``, and for
+absorption ``frac_mode(mode, pend, on)``, ``absorbed_mode(mode, pend, on)``,
+``bracket(y, f, mode, pend, args, h) -> (correction, n_evals)``, ``consistent(aux, mode, args)``,
+``n_pend(pend)``, ``shorten(pend, ratio)`` (the same crossings on a step ``1/ratio`` as long).
 """
 
 from __future__ import annotations
@@ -40,8 +64,13 @@ import numpy as np
 from .._config import jax as _jax
 from ..errors import SolverError
 
-N_COUNTS = 4        # crossings, sliding entries, sliding exits, hits resolved without a change
-COUNT_NAMES = ("crossings", "slide_entries", "slide_exits", "null_hits")
+COUNT_NAMES = ("crossings",            # located or absorbed
+               "slide_entries", "slide_exits",
+               "null_hits",            # hits resolved without a change
+               "crossings_absorbed", "absorbed_steps",
+               "absorb_too_coarse",    # pass 2 rejected by the error control (retried with a smaller step)
+               "absorb_disagreed")     # pass 2's end disagreed with the crossing set (event located instead)
+N_COUNTS = len(COUNT_NAMES)
 SAVE_BLOCK = 64     # save times per dispatch of the compiled loop
 ZENO_LIMIT = 1000   # consecutive events without the time advancing: a Zeno point (or a bug)
 
@@ -60,6 +89,14 @@ class SwitchedSystem(NamedTuple):
     resolve_initial: Callable
     codes: Callable
     no_trigger: Callable
+    no_pend: Callable
+    frac_mode: Callable
+    absorbed_mode: Callable
+    bracket: Callable
+    consistent: Callable
+    n_pend: Callable
+    shorten: Callable
+    dense_fix: Callable
 
 
 class Carry(NamedTuple):
@@ -84,6 +121,11 @@ class Carry(NamedTuple):
     last_y0: Any    # start state,
     last_k: Any     # stacked stage increments,
     last_codes: Any  # and the mode it ran in (model codes)
+    last_corr: Any  # the bracket correction added at its end (absorbed steps; 0 otherwise)
+    absorb: Any     # the next attempt is pass 2 of a step whose crossings are absorbed (data in pend)
+    noabs: Any      # the next pass 1 locates its first event instead of absorbing (pass 2 disagreed)
+    pend: Any       # the model's crossing pairs and their θ
+    last_pend: Any  # the crossing pairs absorbed by the last accepted step (none: not absorbed)
 
 
 def _tableau():
@@ -121,47 +163,89 @@ def _advance_fn(system: SwitchedSystem):
         return tmap(lambda x, y: jnp.where(p, x, y), a, b)
 
     def step(c: Carry, t_end, args, rtol, atol, max_steps):
+        """One attempt: pass 1 (the frozen mode) or, when ``c.absorb``, pass 2 of the same step
+        (crossing pairs at their time-averaged activation, plus the bracket correction)."""
         h = jnp.minimum(c.h, t_end - c.t)
         clipped = h < c.h
-        ks = [c.f]
+        ab = c.absorb
+        mode_eff = system.frac_mode(c.mode, c.pend, ab)
+        f0 = jax.lax.cond(ab, lambda: system.field(c.y, mode_eff, args)[0], lambda: c.f)
+        ks = [f0]
         for row in a_lower:
             yi = tmap(lambda y0, *k: y0 + h * sum(w * ki for w, ki in zip(row, k)), c.y, *ks)
             if len(ks) < len(a_lower):
-                ks.append(system.field(yi, c.mode, args)[0])
+                ks.append(system.field(yi, mode_eff, args)[0])
         y1 = yi  # Tsit5 is FSAL: the last stage is the solution
-        f1, aux1 = system.field(y1, c.mode, args)
+        f1, aux1 = system.field(y1, mode_eff, args)
         ks.append(f1)
         err = tmap(lambda *k: h * sum(w * ki for w, ki in zip(b_err, k)), *ks)
-        en = _norm(err, c.y, y1, rtol, atol)
+        zero = tmap(jnp.zeros_like, c.y)
+        corr, n_br = jax.lax.cond(ab, lambda: system.bracket(c.y, f0, mode_eff, c.pend, args, h),
+                                  lambda: (zero, jnp.zeros((), jnp.int64)))
+        y1 = tmap(lambda a, b: a + b, y1, corr)
+        en_rk = _norm(err, c.y, y1, rtol, atol)
+        en_c = _norm(corr, c.y, y1, rtol, atol)
+        en = jnp.sqrt(en_rk**2 + en_c**2)
         finite = jnp.isfinite(en) & jnp.all(jnp.asarray([jnp.all(jnp.isfinite(x))
                                                          for x in jax.tree_util.tree_leaves(y1)]))
-        accept = finite & (en <= 1.0)
-        factor = jnp.clip(0.9 * jnp.where(en > 0, en, 1e-10) ** -0.2, 0.2, 10.0)
-        h_next = jnp.where(accept, jnp.where(clipped, jnp.maximum(c.h, h * factor), h * factor),
-                           h * jnp.minimum(factor, 0.9))
-        h_next = jnp.where(finite, h_next, 0.25 * h)
+        ok_err = finite & (en <= 1.0)
+        # the bracket term is O(h³) per step (O(h²) per crossing, O(h) crossings): exponent 1/3
+        factor = jnp.clip(jnp.minimum(0.9 * jnp.maximum(en_rk, 1e-10) ** -0.2,
+                                      0.9 * jnp.maximum(en_c, 1e-10) ** (-1.0 / 3.0)), 0.2, 10.0)
+        mode_ab = system.absorbed_mode(c.mode, c.pend, ab)
+        f_ab, aux_ab = jax.lax.cond(ab, lambda: system.field(y1, mode_ab, args), lambda: (f1, aux1))
+        consistent = system.consistent(aux_ab, mode_ab, args)
         kst = tmap(lambda *k: h * jnp.stack(k), *ks)
 
-        theta, trig = system.locate(c.aux, aux1, c.mode, args, h)
-        event = accept & (theta <= 1.0)
+        # pass 1: where does the frozen mode meet a surface, and can the step absorb it?
+        theta, trig, absorbable, pend, too_many, lim = system.locate(c.aux, aux1, c.mode, args, h)
+        cut = jnp.minimum(1.0, 0.99 * lim)   # absorb on [0, cut·h]: the crossings before the first other event
+        p1 = ~ab
+        accept1 = p1 & ok_err & ~too_many
+        event = accept1 & (theta <= 1.0)
+        go_abs = event & absorbable & ~c.noabs
+        ev_route = event & ~go_abs
+        accept2 = ab & ok_err & consistent
+        accept = (accept1 & ~go_abs) | accept2
+        h_grow = jnp.where(clipped, jnp.maximum(c.h, h * factor), h * factor)
+        h_next = jnp.where(accept, h_grow, h * jnp.minimum(factor, 0.9))
+        h_next = jnp.where(ab & ok_err & ~consistent, c.h, h_next)   # the retry: same step
+        h_next = jnp.where(go_abs, h * cut, h_next)                  # pass 2
+        # pass 2 too coarse: retry pass 2 on the shorter step (pass 1's θ rescale: its frozen-mode
+        # trajectory is valid on any part of the step; pairs beyond the new end drop out)
+        retry2 = ab & finite & ~ok_err
+        h_next = jnp.where(p1 & ok_err & too_many, 0.5 * h, h_next)
+        h_next = jnp.where(finite, h_next, 0.25 * h)
+
         th = jnp.clip(theta, 0.0, 1.0)
         y_ev = interp_cls(t0=0.0, t1=1.0, y0=c.y, y1=y1, k=kst).evaluate(th)
         t_full = jnp.where(clipped, t_end, c.t + h)
-        t_new = jnp.where(accept, jnp.where(event & (th < 1.0), c.t + th * h, t_full), c.t)
-        y_new = sel(accept, sel(event, y_ev, y1), c.y)
-        f_new = sel(accept & ~event, f1, c.f)      # after an event the resolution re-evaluates
-        aux_new = sel(accept & ~event, aux1, c.aux)
-        trig = tmap(lambda x: x & event, trig)
+        t_new = jnp.where(accept, jnp.where(ev_route & (th < 1.0), c.t + th * h, t_full), c.t)
+        y_new = sel(accept, sel(ev_route, y_ev, y1), c.y)
+        f_new = sel(accept & ~ev_route, sel(ab, f_ab, f1), c.f)   # after an event the resolution re-evaluates
+        aux_new = sel(accept & ~ev_route, sel(ab, aux_ab, aux1), c.aux)
+        mode_new = system.absorbed_mode(c.mode, c.pend, accept2)
+        trig = tmap(lambda x: x & ev_route, trig)
         dt = t_new - c.t
         k = system.sliding_pairs(c.mode)
+        n_abs = system.n_pend(c.pend)
+        counts = c.counts + jnp.where(accept2, jnp.asarray([1, 0, 0, 0, 1, 0, 0, 0]) * n_abs
+                                      + jnp.asarray([0, 0, 0, 0, 0, 1, 0, 0]), 0)
+        counts = counts.at[6].add(ab & ~ok_err).at[7].add(ab & ok_err & ~consistent)
         out = c._replace(
-            t=t_new, y=y_new, f=f_new, aux=aux_new, h=h_next, pending=event, trig=trig,
-            steps=c.steps + accept, rejected=c.rejected + ~accept, evals=c.evals + len(a_lower),
+            t=t_new, y=y_new, f=f_new, aux=aux_new, mode=mode_new, h=h_next, pending=ev_route, trig=trig,
+            steps=c.steps + accept, rejected=c.rejected + ~(accept | go_abs),
+            evals=c.evals + len(a_lower) + jnp.where(ab, 2 + n_br, 0), counts=counts,
             slide_pair_time=c.slide_pair_time + dt * k, slide_time=c.slide_time + jnp.where(k > 0, dt, 0.0),
-            zeno=jnp.where(accept & (dt > 0), 0, c.zeno + event),
+            zeno=jnp.where(accept & (dt > 0), 0, c.zeno + ev_route),
             last_t0=jnp.where(accept, c.t, c.last_t0), last_h=jnp.where(accept, h, c.last_h),
             last_y0=sel(accept, c.y, c.last_y0), last_k=sel(accept, kst, c.last_k),
-            last_codes=jnp.where(accept, system.codes(c.mode), c.last_codes))
+            last_codes=jnp.where(accept, system.codes(c.mode), c.last_codes),
+            last_corr=sel(accept, corr, c.last_corr),
+            last_pend=sel(accept2, c.pend, sel(accept, system.no_pend(c.mode), c.last_pend)),
+            absorb=go_abs | retry2,
+            noabs=jnp.where(ab & ok_err & ~consistent, True, jnp.where(accept, False, c.noabs)),
+            pend=sel(go_abs, system.shorten(pend, 1.0 / cut), sel(retry2, system.shorten(c.pend, h / h_next), c.pend)))
         scale = 1e-14 * jnp.maximum(1.0, jnp.abs(c.t))
         status = jnp.where(~finite & (h < scale), NONFINITE, RUNNING)
         status = jnp.where(finite & (h_next < scale), STEP_COLLAPSE, status)
@@ -189,6 +273,11 @@ def _advance_fn(system: SwitchedSystem):
         c = jax.lax.while_loop(lambda c: c.status == RUNNING, outer, c)
         th = jnp.clip((t_save - c.last_t0) / jnp.where(c.last_h > 0, c.last_h, 1.0), 0.0, 1.0)
         y_dense = interp_cls(t0=0.0, t1=1.0, y0=c.last_y0, y1=c.y, k=c.last_k).evaluate(th)
+        y_dense = tmap(lambda a, b: a + th * b, y_dense, c.last_corr)
+        # inside an absorbed step the interpolant is the averaged flow's: add each crossing pair's
+        # first-order difference to the switched one (zero at the step's ends)
+        y_dense = tmap(lambda a, b: a + b, y_dense,
+                       system.dense_fix(y_dense, c.mode, c.last_pend, th, c.last_h, args))
         at_end = t_save >= c.t
         y_s = sel(at_end, c.y, y_dense)
         codes = jnp.where(at_end, system.codes(c.mode), c.last_codes)
@@ -257,7 +346,9 @@ def integrate(system: SwitchedSystem, y0, t0: float, save_ts: np.ndarray, args, 
                   slide_pair_time=jnp.float64(0.0), slide_time=jnp.float64(0.0), zeno=z, status=z,
                   pending=jnp.zeros((), bool), trig=system.no_trigger(mode),
                   last_t0=jnp.float64(t0), last_h=jnp.float64(0.0), last_y0=y,
-                  last_k=tmap(lambda a: jnp.zeros((7,) + a.shape, a.dtype), y), last_codes=system.codes(mode))
+                  last_k=tmap(lambda a: jnp.zeros((7,) + a.shape, a.dtype), y), last_codes=system.codes(mode),
+                  last_corr=tmap(jnp.zeros_like, y), absorb=jnp.zeros((), bool), noabs=jnp.zeros((), bool),
+                  pend=system.no_pend(mode), last_pend=system.no_pend(mode))
     rt, at, ms = jnp.float64(rtol), jnp.float64(atol), jnp.int64(max_steps)
     t_end = jnp.float64(save_ts[-1])
     blocks = np.array_split(save_ts, max(1, int(np.ceil(len(save_ts) / SAVE_BLOCK))))
