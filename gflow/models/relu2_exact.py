@@ -76,6 +76,8 @@ class Pend(NamedTuple):
     theta: object  # (H,) fraction of the step at which the pair reaches its surface
     dA: object     # (H,) +1: switches on, −1: switches off
     valid: object  # (H,) bool
+    pa: object     # (H,) |coef_j r_k|‖x_k‖/n: the jump of the neuron's field at this crossing
+    pb: object     # (H,) pa·‖x_k‖/|d<w_j, x_k>/dt|: how far another jump of the neuron moves its time
 
 
 PAIR_BUDGET = 1 << 22  # gathered pairs × K² (the slots' Gram data of each pair's neuron) per step
@@ -116,10 +118,13 @@ def _field(y, mode: Mode, args, spherical: bool, gram: bool):
         DA = -E.T @ X
         Xs = X[mode.idx]                                         # (m, K, d)
         u = jnp.where(mode.on, jnp.einsum("mkd,md->mk", Xs, DA), 0.0)
-    c = jnp.einsum("mkl,ml->mk", mode.Q, u)
-    Cfull = jnp.zeros((n, m), X.dtype).at[mode.idx, cols].add(jnp.where(mode.on, c, 0.0))
-    D = -(E + Cfull).T @ X                                       # (m, d) projected directions
-    XD = XDA - G @ Cfull if gram else X @ D.T
+    c = jnp.where(mode.on, jnp.einsum("mkl,ml->mk", mode.Q, u), 0.0)
+    if gram:   # D_j = D_j^A − Σ_slots c_js x_{idx_js}, without an (n, m) scatter
+        D = -E.T @ X - jnp.einsum("mk,mkd->md", c, X[mode.idx])
+        XD = XDA - jnp.einsum("mk,nmk->nm", c, G[:, mode.idx])
+    else:
+        D = DA - jnp.einsum("mk,mkd->md", c, Xs)                 # (m, d) projected directions
+        XD = X @ D.T
     rs = res[mode.idx]
     alpha = jnp.where(mode.on, n * c / jnp.where(rs == 0, 1e-300, rs), 0.5)
     if spherical:
@@ -223,9 +228,11 @@ def _locate(aux0: Aux, aux1: Aux, mode: Mode, args, h, gram: bool):
     second = jnp.full(m, jnp.inf).at[j].min(jnp.where(th_pair > first[j], th_pair, jnp.inf))
     dup = jnp.full(m, 0).at[j].add((th_pair == first[j]) & valid)        # simultaneous crossings of a neuron
     second = jnp.where(dup > 1, first, second)
-    lim = jnp.minimum(th_na, jnp.min(second))
+    lim = jnp.minimum(th_na, jnp.where(args["one_per_neuron"], jnp.min(second), jnp.inf))
     absorbable = args["absorb"] & (nh <= H) & jnp.any(valid & crossing & (th_pair < lim)) & (lim > 0)
-    pend = Pend(rows=rows.astype(jnp.int32), cols=j.astype(jnp.int32), theta=t_, dA=dA, valid=valid)
+    pa = jnp.abs(aux0.coef[j] * res_t) * xn[k] / n
+    pb = pa * xn[k] / jnp.maximum(jnp.abs(dpre_t), 1e-300)
+    pend = Pend(rows=rows.astype(jnp.int32), cols=j.astype(jnp.int32), theta=t_, dA=dA, valid=valid, pa=pa, pb=pb)
     return theta, trig, absorbable, pend, nh > H, lim
 
 
@@ -234,7 +241,8 @@ def _no_pend(mode: Mode):
     n, m = mode.A.shape
     H = max_pairs(n, m, mode.idx.shape[1])
     zi = jnp.zeros(H, jnp.int32)
-    return Pend(rows=zi + n, cols=zi, theta=jnp.zeros(H), dA=jnp.zeros(H), valid=jnp.zeros(H, bool))
+    return Pend(rows=zi + n, cols=zi, theta=jnp.zeros(H), dA=jnp.zeros(H), valid=jnp.zeros(H, bool),
+                pa=jnp.zeros(H), pb=jnp.zeros(H))
 
 
 def _frac_mode(mode: Mode, pend: Pend, on):
@@ -289,7 +297,18 @@ def _bracket(y, f, mode: Mode, pend: Pend, args, h, spherical: bool, gram: bool)
     G0, dG = jax.jvp(G, (y,), (f,))
     _, JG = jax.jvp(lambda yy: F(yy, mode.A), (y,), (G0,))
     corr = jax.tree_util.tree_map(lambda a, b: a - b, dG, JG)
-    return corr, jnp.asarray(6, jnp.int64)
+    # Two crossings p, q of one neuron in the step: p's jump moves q's crossing time by up to
+    # h·|J_pq|/|d<w_j, x_q>/dt| with |J_pq| ≤ |coef_j r_p|‖x_p‖‖x_q‖/n, which costs |g_q| times that;
+    # summed over ordered pairs (half of all pairs) per neuron: h/2·(S_a S_b − Σ pa·pb). Not a
+    # correction (its sign is unknown): an error bound, in the neuron's direction entries.
+    m, d = y[1].shape
+    pa, pb = jnp.where(pend.valid, pend.pa, 0.0), jnp.where(pend.valid, pend.pb, 0.0)
+    Sa = jnp.zeros(m).at[pend.cols].add(pa)
+    Sb = jnp.zeros(m).at[pend.cols].add(pb)
+    Sab = jnp.zeros(m).at[pend.cols].add(pa * pb)
+    e = 0.5 * h * jnp.maximum(Sa * Sb - Sab, 0.0)
+    inter = type(y)(jnp.zeros_like(y[0]), jnp.broadcast_to(e[:, None] / np.sqrt(d), y[1].shape))
+    return corr, inter, jnp.asarray(6, jnp.int64)
 
 
 def _dense_fix(y, mode: Mode, pend: Pend, th, h, args, spherical: bool, gram: bool):
@@ -304,6 +323,25 @@ def _dense_fix(y, mode: Mode, pend: Pend, th, h, args, spherical: bool, gram: bo
     Psi = jnp.zeros_like(mode.A).at[jnp.where(pend.valid, pend.rows, n), pend.cols].set(psi, mode="drop")
     A = _frac_mode(mode, pend, True).A
     return jax.jvp(lambda AA: _field(y, mode._replace(A=AA), args, spherical, gram)[0], (A,), (Psi,))[1]
+
+
+def _fix_mismatch(y, aux: Aux, mode: Mode, args, h, rtol, atol, spherical: bool, gram: bool):
+    """After pass 2: a non-sliding pair on the wrong side of its mode at the end (the predicted
+    crossing time was just past the step, or a crossing pass 1 did not see came just before its
+    end) takes the side it is on; its activation was wrong for ``≈ |<w_j, x_k>|/|d<w_j, x_k>/dt|``
+    (at most h), and that first-order difference (one JVP in A) is added and is its error."""
+    jax = _jax()
+    jnp = jax.numpy
+    v = _violation(aux.pre, mode, aux.scale, args["xn"]) - args["eps_z"]
+    bad = ~mode.S & (v > 0)
+    A_fix = jnp.where(bad, 1.0 - mode.A, mode.A)
+    wrong = jnp.minimum(jnp.abs(aux.pre) / jnp.maximum(jnp.abs(aux.dpre), 1e-300), h)
+    M = jnp.where(bad, (A_fix - mode.A) * wrong, 0.0)
+    corr = jax.jvp(lambda AA: _field(y, mode._replace(A=AA), args, spherical, gram)[0], (A_fix,), (M,))[1]
+    y2 = jax.tree_util.tree_map(lambda a, b: a + b, y, corr)
+    from ..backends.switching import _norm
+
+    return mode._replace(A=A_fix), y2, _norm(corr, y, y2, rtol, atol), jnp.asarray(2, jnp.int64), jnp.sum(bad)
 
 
 def _consistent(aux: Aux, mode: Mode, args):
@@ -452,6 +490,7 @@ def system(spherical: bool, gram: bool, K: int) -> SwitchedSystem:
         consistent=_consistent,
         n_pend=_n_pend,
         shorten=_shorten,
+        fix_mismatch=lambda y, aux, mode, args, h, rtol, atol: _fix_mismatch(y, aux, mode, args, h, rtol, atol, spherical, gram),
         dense_fix=lambda y, mode, pend, th, h, args: _dense_fix(y, mode, pend, th, h, args, spherical, gram),
     )
 
@@ -594,7 +633,7 @@ def solve_relu2(X, y, W, a, t1: float, *, bias: bool = False, coords: str = "aut
     gram = n <= d
     args = {"X": jnp.asarray(X), "y": jnp.asarray(y), "G": jnp.asarray(X @ X.T if gram else np.zeros((1, 1))),
             "xn": jnp.asarray(np.linalg.norm(X, axis=1)), "eps_z": jnp.float64(max(EPS_Z, HIT_REL * rtol)),
-            "absorb": jnp.asarray(bool(absorb))}
+            "absorb": jnp.asarray(bool(absorb)), "one_per_neuron": jnp.asarray(absorb == "one-per-neuron")}
     if spherical:
         norms = np.linalg.norm(W, axis=1)
         y0 = R.SphState(rho=np.log(norms), wbar=W / norms[:, None])
