@@ -31,7 +31,7 @@ HELP = {
     "delta": "init scale δ, or a comma-separated list for the sweep", "sigma": "noise level σ (0: exact reduction)",
     "d": "input dimension", "n_samples": "number of samples N (a multiple of k)", "seed": "random seed",
     "init": "abs-gaussian (|N(0,δ²)|) or equal (W(0) = δ·1, a falsification setting)",
-    "solver": "tsit5 (default), dopri5, dopri8, kvaerno5, gd, lsoda, radau, rk45",
+    "solver": "tsit5 (default), dopri5, dopri8, kvaerno5, gd, lsoda, radau, rk45; simplicity: exact (the Filippov flow, default) or gd",
     "rtol": "relative tolerance", "atol": "absolute tolerance", "dt": "gradient-descent step (solver gd)",
     "horizon": "solve to C_T·log(1/δ)/δ^(r−2)", "slope_tol": "tolerance on fitted log-log slopes",
     "mu0": "µ0: t_i = first time W_ii ≥ µ0", "mu1": "µ1: end of Stage 1 (W_ii ≥ µ1)",

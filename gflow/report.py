@@ -182,20 +182,25 @@ def render(report: Report, console=None) -> None:
         rows.add_row(r.id, r.statement + (f"\n[dim]{r.note}[/dim]" if r.note else ""), fmt(r.measured),
                      fmt(r.bound), holds)
     console.print(rows)
-    s = report.solver
-    tol = "" if s.get("rtol") is None else f" rtol={fmt(s.get('rtol'))} atol={fmt(s.get('atol'))}"
-    dt = s.get("step", s.get("dt"))
-    step = f" dt={fmt(dt)}" if dt is not None else ""
-    timing = ", ".join(f"{fmt(s[k])} s {label}" for k, label in (("wall_s", "solving"), ("compile_s", "compiling"))
-                       if s.get(k) is not None)
-    console.print(
-        f"solver {s.get('name')}{tol}{step}: "
-        f"{s.get('steps')} steps ({s.get('rejected')} rejected), {s.get('rhs_evals')} field evaluations"
-        + (f", {timing}" if timing else "")
-    )
+    for label, s in (("solver", report.solver), ("compared with", report.solver.get("comparison"))):
+        if s:
+            console.print(solver_line(s, label))
     for f in report.findings:
         console.print(f"[cyan]finding:[/cyan] {f}")
     console.print(summary_line(report, markup=True))
+
+
+def solver_line(s: dict, label: str = "solver") -> str:
+    """``solver tsit5 rtol=… atol=…: N steps (R rejected), E field evaluations, …``."""
+    tol = "" if s.get("rtol") is None else f" rtol={fmt(s.get('rtol'))} atol={fmt(s.get('atol'))}"
+    dt = s.get("step", s.get("dt"))
+    step = f" dt={fmt(dt)}" if dt is not None else ""
+    conv = f" ({s['convention']})" if s.get("convention") else ""
+    timing = ", ".join(f"{fmt(s[k])} s {what}" for k, what in (("wall_s", "solving"), ("compile_s", "compiling"))
+                       if s.get(k) is not None)
+    return (f"{label} {s.get('name')}{conv}{tol}{step}: "
+            f"{s.get('steps')} steps ({s.get('rejected')} rejected), {s.get('rhs_evals')} field evaluations"
+            + (f", {timing}" if timing else ""))
 
 
 def summary_line(report: Report, markup: bool = False) -> str:

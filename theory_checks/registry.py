@@ -72,7 +72,7 @@ CHECKS: tuple[CheckSpec, ...] = (
               ("d", "n_grid", "sigma", "dist", "seed")),
     CheckSpec("simplicity.theorem2", "theory_checks.simplicity.theorem2",
               "large N: the network converges to OLS on the two halves, no interpolation, test loss ≈ noise",
-              ("d", "n_samples", "sigma", "dist", "m", "lam", "dt", "t_max", "seed")),
+              ("d", "n_samples", "sigma", "dist", "m", "lam", "solver", "rtol", "dt", "t_max", "seed")),
     CheckSpec("simplicity.threshold", "theory_checks.simplicity.threshold",
               "Figure 1: N* where the network stops interpolating, OLS above it, N* ∝ d^e (a resumable sweep; local or Dask)",
               ("dims", "n_grid", "sigma", "dist", "m", "lam", "dt", "t_max", "seed", "full", "store", "executor",

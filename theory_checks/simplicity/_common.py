@@ -1,15 +1,11 @@
 """Parameters and the trained two-layer ReLU network shared by the ``simplicity.*`` checks.
 
-Training solver: fixed-step gradient descent (explicit Euler on the gradient flow), the
-paper's own method. On non-orthogonal data the neurons' kinks sweep across data points and
-the flow slides along them; the smooth adaptive solvers then reject step after step (measured:
-Tsit5 hit 3·10⁵ steps at t ≈ 39 with N = 300, d = 3). The exact event-driven flow
-(:func:`gflow.solve_relu2`) integrates through them, but it locates every crossing, and with
-N ≫ d each neuron's hyperplane sweeps over hundreds of samples (measured: 10⁴ crossings by t = 20
-at N = 200, d = 3, m = 100; at N = 2000 over 2 minutes without reaching t = 1), so these
-checks stay on gradient descent until crossings can be absorbed under error control (issue 10,
-open). ``theorem2`` reruns with half the step and reports the change, so the step is shown to be
-small enough.
+Training solver (``--solver``): ``exact`` (default), the Filippov gradient flow of
+:func:`gflow.solve_relu2` — event driven, crossings of the neurons' hyperplanes over the samples
+absorbed into steps under error control, sliding along them by equivalent control — or ``gd``,
+fixed-step gradient descent at ``--dt``, the paper's own method (σ'(0) = 0). With N ≫ d every
+neuron's hyperplane sweeps over many samples (measured at N = 2000, d = 3, m = 100 to t = 2000:
+~10⁵ crossings and ~2 400 sliding entries), which is why absorbing crossings matters here.
 """
 
 from __future__ import annotations
@@ -27,6 +23,9 @@ from gflow.errors import InputError
 from gflow.models import relu2 as R
 
 
+SOLVERS = ("exact", "gd")
+
+
 @dataclasses.dataclass(frozen=True)
 class SimParams:
     d: int = 3                                   # input dimension [--d]
@@ -36,7 +35,9 @@ class SimParams:
     dist: str = "gaussian"                       # law of x: gaussian, cone or skewed [--dist]
     m: int = 100                                 # neurons [--m]
     lam: tuple = (1e-4,)                         # init scale [--lam]
-    dt: float = 0.05                             # gradient-descent step [--dt]
+    solver: str = "exact"                        # exact (Filippov flow) or gd [--solver]
+    rtol: float = 1e-6                           # the exact flow's relative tolerance [--rtol]
+    dt: float = 0.05                             # gradient-descent step (solver gd; the comparison run) [--dt]
     t_max: float = 2000.0                        # training time [--t-max]
     reps: int = 3                                # repetitions for expectations [--reps]
     seed: int = 0                                # [--seed]
@@ -51,6 +52,10 @@ class SimParams:
         for name in ("dt", "t_max", "sigma"):
             if not getattr(self, name) > 0:
                 raise InputError(f"{name.replace('_', '-')} must be > 0")
+        if self.solver not in SOLVERS:
+            raise InputError(f"solver must be one of {', '.join(SOLVERS)}, got {self.solver!r}")
+        if not (0 < self.rtol < 1e-2):
+            raise InputError(f"rtol must be in (0, 1e-2), got {self.rtol}")
         if not (self.lam and 0 < self.lam[0] < 1):
             raise InputError(f"lam must be in (0, 1), got {self.lam}")
         if self.m < 2 or self.reps < 1 or self.n_samples < 2:
@@ -85,16 +90,26 @@ class Trained:
         return float(0.5 * np.mean((self.predict(self.X, i) - self.y) ** 2))
 
 
-def train(p: SimParams, n: int, dt: float | None = None, seed_offset: int = 0) -> Trained:
-    """Gradient descent from ``w_j = λ g_j``, ``a_j = s_j ‖w_j‖`` on ``n`` teacher samples."""
+def train(p: SimParams, n: int, dt: float | None = None, seed_offset: int = 0, solver: str | None = None) -> Trained:
+    """Train from ``w_j = λ g_j``, ``a_j = s_j ‖w_j‖`` on ``n`` teacher samples to ``p.t_max``:
+    the exact flow (``solver="exact"``, at ``p.rtol``) or gradient descent (``"gd"``, step ``dt``
+    or ``p.dt``). ``solver`` overrides ``p.solver``."""
+    from gflow import solve_relu2
+
     jnp = _jax().numpy
+    solver = solver or p.solver
     rng = np.random.default_rng(np.random.SeedSequence([p.seed, 2, n, seed_offset]))
     X, y = linear_teacher(n, p.beta, p.sigma, p.dist, seed=rng)
     sph, s, _ = R.init(p.m, p.d, p.lam[0], seed=np.random.default_rng(np.random.SeedSequence([p.seed, 1])))
     cart = R.to_cartesian(R.SphState(*map(jnp.asarray, sph)), jnp.asarray(s))
+    grid = save_grid(p.t_max, 120, t_min=1.0)
+    if solver == "exact":
+        traj = solve_relu2(X, y, np.asarray(cart.W), np.asarray(cart.a), p.t_max, save_ts=grid[grid > 0],
+                           rtol=p.rtol, atol=p.rtol * 1e-3, max_steps=10**7)
+        return Trained(X, y, traj, s)
     args = {"X": jnp.asarray(X), "y": jnp.asarray(y), "kink": jnp.float64(0.0)}
     traj = solve(R.cartesian_field(), R.CartState(*map(np.asarray, cart)), p.t_max, args, solver="gd",
-                 dt=dt or p.dt, save_ts=save_grid(p.t_max, 120, t_min=1.0), max_steps=10**7)
+                 dt=dt or p.dt, save_ts=grid, max_steps=10**7)
     return Trained(X, y, traj, s)
 
 
