@@ -130,19 +130,38 @@ def test_theorem2_no_interpolation_fails_for_an_interpolating_net(small_theorem2
     assert "no_interpolation" in failing(rows)
 
 
-def test_theorem2_step_hypothesis_fails_against_a_different_network(small_theorem2, large_n_run):
-    """The "half-step" run replaced by the same run cut off mid-growth: its sums differ, and the
-    step-accuracy hypothesis is not met."""
+def _cut_mid_growth(run):
+    """The run cut off when its positive sum first reaches half its final norm."""
     import jax
 
-    run = large_n_run
     k = int(np.argmax(np.linalg.norm(theorem2.sums(run.traj.ys.a[-1], run.traj.ys.W[-1])[0]) * 0.5
                       <= np.array([np.linalg.norm(theorem2.sums(a, W)[0]) for a, W in zip(run.traj.ys.a, run.traj.ys.W)])))
-    early = dataclasses.replace(run, traj=dataclasses.replace(run.traj, ys=jax.tree_util.tree_map(lambda x: x[: k + 1],
-                                                                                                  run.traj.ys)))
-    assert not theorem2.step_hypothesis(run, early).met
-    half = theorem2.train(dataclasses.replace(small_theorem2), small_theorem2.n_samples, dt=small_theorem2.dt / 2)
+    return dataclasses.replace(run, traj=dataclasses.replace(run.traj, ys=jax.tree_util.tree_map(lambda x: x[: k + 1],
+                                                                                               run.traj.ys)))
+
+
+def test_theorem2_step_hypothesis_fails_against_a_different_network(small_theorem2):
+    """--solver gd: the "half-step" run replaced by the same run cut off mid-growth: its sums
+    differ, and the step-accuracy hypothesis is not met."""
+    p = dataclasses.replace(small_theorem2, solver="gd")
+    run = theorem2.train(p, p.n_samples)
+    assert run.traj.stats.name == "gd"
+    assert not theorem2.step_hypothesis(run, _cut_mid_growth(run)).met
+    half = theorem2.train(p, p.n_samples, dt=p.dt / 2)
     assert theorem2.step_hypothesis(run, half).met
+
+
+def test_theorem2_two_integrators_agree_and_a2_finding(small_theorem2, large_n_run):
+    """The exact flow (the default) against GD at dt: the hypothesis holds and the Appendix A.2
+    finding says the non-interpolating network is not a step-size effect; against a GD run cut
+    off mid-growth the hypothesis fails and the finding says the step changes the answer."""
+    p = small_theorem2
+    assert large_n_run.traj.stats.convention == "filippov"
+    gd = theorem2.train(p, p.n_samples, solver="gd")
+    hyp, finding = theorem2.gd_comparison(p, large_n_run, gd)
+    assert hyp.met and "not a step-size effect" in finding
+    hyp, finding = theorem2.gd_comparison(p, large_n_run, _cut_mid_growth(gd))
+    assert not hyp.met and "the step changes the answer" in finding
 
 
 def test_simplicity_cli():
