@@ -9,8 +9,11 @@ descent, in one process.
   the loss every 0.1 against GD at steps 2e−3 … 2.5e−4, read from ``relu_gaussian/gd.npz``
   (``relu_gaussian_gd.py``; step → 0 by Richardson extrapolation of the two smallest steps).
   Slow (~17 min on 2 cores).
+* ``many-samples``: ``simplicity.theorem2``'s default instance (N = 2000 ≫ d = 3, m = 100,
+  λ = 1e−4, t = 2000): the exact flow with crossings absorbed against GD at steps 0.1 … 0.0125;
+  the learned sums and the train loss at t = 100 and t = 2000 against the exact flow at rtol 1e−8.
 
-Run by hand: python benchmarks/relu_exact.py [two-point|gaussian]
+Run by hand: python benchmarks/relu_exact.py [two-point|gaussian|many-samples]
 """
 
 from __future__ import annotations
@@ -96,9 +99,48 @@ def gaussian_bench():
           f"flow, 1e-3) = {max(err, 1e-3):.1e}: {T1 / need / tr.stats.rhs_evals:.2f}× the exact flow's evals")
 
 
+def many_samples_bench():
+    from theory_checks.simplicity._common import SimParams, problem
+    from theory_checks.simplicity.theorem2 import sums
+
+    p = SimParams()
+    X, y, a, W = problem(p, p.n_samples, 0)
+    T = p.t_max
+    ts = np.array([100.0, T])
+
+    def measure(tr):
+        out = []
+        for i in (1, 2):
+            sp, sm = sums(tr.ys.a[i], tr.ys.W[i])
+            out.append((np.concatenate([sp, sm]), float(loss_curve(X, y, tr)[i])))
+        return out
+
+    def err(m, ref):
+        return max(max(np.linalg.norm(u[0] - v[0]) / np.linalg.norm(v[0]), abs(u[1] - v[1]) / v[1])
+                   for u, v in zip(m, ref))
+
+    ref_tr = solve_relu2(X, y, W, a, T, save_ts=ts, rtol=1e-8, atol=1e-11)
+    ref = measure(ref_tr)
+    print(f"many samples N = {p.n_samples}, d = {p.d}, m = {p.m}, λ = {p.lam[0]:g}, t = {T:g}; reference: exact flow "
+          f"rtol 1e-8 ({ref_tr.stats.rhs_evals} evals, {ref_tr.stats.wall_s:.0f} s); error = max over t = 100, {T:g} "
+          "of the relative error of the learned sums (both signs) and of the train loss")
+    rows = []
+    for name, kw in (("exact rtol 1e-6", dict(rtol=1e-6, atol=1e-9)),
+                     *((f"GD step {dt:g}", dict(solver="gd", dt=dt)) for dt in (0.1, 0.05, 0.025, 0.0125))):
+        tr = solve_relu2(X, y, W, a, T, save_ts=ts, **kw)
+        rows.append((name, tr.stats.rhs_evals, tr.stats.wall_s, tr.stats.compile_s, err(measure(tr), ref),
+                     tr.stats.switching))
+    for name, ev, wall, comp, e, sw in rows:
+        print(f"{name:>18}: {ev:>8} evals {wall:7.1f} s (+{comp:.1f} s compile)  error {e:.1e}"
+              + (f"  {sw['crossings']} crossings ({sw['crossings_absorbed']} absorbed in {sw['absorbed_steps']} steps), "
+                 f"{sw['slide_entries']} sliding entries" if sw else ""))
+
+
 if __name__ == "__main__":
-    which = sys.argv[1:] or ["two-point", "gaussian"]
+    which = sys.argv[1:] or ["two-point", "gaussian", "many-samples"]
     if "two-point" in which:
         two_point_bench()
     if "gaussian" in which:
         gaussian_bench()
+    if "many-samples" in which:
+        many_samples_bench()

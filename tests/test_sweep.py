@@ -194,3 +194,26 @@ def test_threshold_point_averages_draws_and_trains_each_until_it_settles():
 def test_full_threshold_uses_four_dimensions_and_three_draws():
     full = threshold.Params(full=True).resolved()
     assert len(full.dims) >= 4 and full.reps >= 3 and max(full.n_grid) >= 10_000 and full.refine == 2
+
+
+def test_threshold_on_the_exact_flow_answers_appendix_a2(tmp_path):
+    """--solver exact: every point on the Filippov flow, the points around N* rerun by the paper's
+    gradient descent; the A.2 finding reads both verdicts below and above N*."""
+    p = threshold.Params(dims=(3,), n_grid=(10, 100), m=60, t_max=2000.0, segments=1, solver="exact",
+                         store=str(tmp_path / "e"))
+    rep = threshold.run(p)
+    assert rep.solver["name"] == "tsit5-events" and rep.solver["convention"] == "filippov"
+    assert set(rep.context["solver"]) == {"exact"} and (rep.context["evals"] > 0).all()
+    a2 = next(f for f in rep.findings if f.startswith("Appendix A.2"))
+    assert "d=3 N=10: exact interpolates" in a2 and "d=3 N=100: exact does not interpolate" in a2
+    hyp = next(h for h in rep.hypotheses if h.statement.startswith("numerics: two integrators agree"))
+    assert "d=3:" in hyp.measured
+
+
+def test_a2_finding_says_when_the_verdicts_differ():
+    p = threshold.Params(solver="exact")
+    same = {3: (True, 0.01, [(10, 1e-6, 2e-6, True, True), (30, 0.1, 0.1, False, False)])}
+    assert "not a step-size effect" in threshold.a2_finding(p, same)
+    differ = {3: (False, 0.0, [(30, 0.1, 1e-6, False, True)])}
+    assert threshold.a2_finding(p, differ).endswith("the verdicts differ")
+    assert threshold.a2_finding(threshold.Params(), same) is None   # gd: no A.2 comparison

@@ -75,7 +75,7 @@ CHECKS: tuple[CheckSpec, ...] = (
               ("d", "n_samples", "sigma", "dist", "m", "lam", "solver", "rtol", "dt", "t_max", "seed")),
     CheckSpec("simplicity.threshold", "theory_checks.simplicity.threshold",
               "Figure 1: N* where the network stops interpolating, OLS above it, N* ∝ d^e (a resumable sweep; local or Dask)",
-              ("dims", "n_grid", "sigma", "dist", "m", "lam", "dt", "t_max", "seed", "full", "store", "executor",
+              ("dims", "n_grid", "sigma", "dist", "m", "lam", "solver", "rtol", "dt", "t_max", "seed", "full", "store", "executor",
                "scheduler", "dask_local", "reps", "batch", "refine", "segments", "stable_tol", "interp_tol")),
 )
 

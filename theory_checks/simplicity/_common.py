@@ -153,7 +153,8 @@ def train_loss(X, y, a, W) -> float:
 
 
 def train_final(p: SimParams, n: int, reps: int, batched: bool = True, max_segments: int = 1,
-                stable_tol: float = 0.01, floor: float = 0.0, below_ratio: float = 0.0) -> list[tuple]:
+                stable_tol: float = 0.01, floor: float = 0.0, below_ratio: float = 0.0,
+                solver: str = "gd") -> list[tuple]:
     """Final ``(X, y, a, W)`` of ``reps`` independent runs on N samples (seeds differ), and per run
     ``{"t", "drift", "stable", "below"}``. ``batched``: all runs in one vmapped gradient descent
     (same shapes); else one after the other.
@@ -163,7 +164,11 @@ def train_final(p: SimParams, n: int, reps: int, batched: bool = True, max_segme
     below ``below_ratio`` times the OLS-on-halves loss (``below``: gradient descent with a small
     step only lowers the loss, so the run stays below that line; its loss is then an upper bound
     of the converged one), or ``max_segments`` segments ran (``stable`` is then False). One
-    segment is the fixed horizon."""
+    segment is the fixed horizon.
+
+    ``solver="exact"``: the exact flow (:func:`gflow.solve_relu2` at ``p.rtol``), one draw after the
+    other, each segment continuing from the last one's state; ``info["evals"]`` counts its field
+    evaluations (gradient descent: one per step)."""
     jnp = _jax().numpy
     probs = [problem(p, n, r) for r in range(reps)]
     ols = [ols_halves(q[0], q[1], p.beta)[2] for q in probs]
@@ -172,11 +177,21 @@ def train_final(p: SimParams, n: int, reps: int, batched: bool = True, max_segme
     losses = [train_loss(q[0], q[1], q[2], q[3]) for q in probs]
     losses_0 = list(losses)
     info = [{"t": 0.0, "drift": float("inf"), "stable": False, "below": False} for _ in probs]
+    evals = [0] * reps
     for seg in range(max_segments):
         todo = [i for i in range(reps) if not info[i]["stable"]]
         if not todo:
             break
-        if batched:
+        if solver == "exact":
+            from gflow import solve_relu2
+
+            new = {}
+            for i in todo:
+                tr = solve_relu2(probs[i][0], probs[i][1], np.asarray(states[i][1]), np.asarray(states[i][0]), p.t_max,
+                                 rtol=p.rtol, atol=p.rtol * 1e-3, max_steps=10**7)
+                evals[i] += tr.stats.rhs_evals
+                new[i] = (tr.ys.a[-1], tr.ys.W[-1])
+        elif batched:
             stack = lambda arrs: jnp.stack(arrs)  # noqa: E731
             A, Wf = _gd(True)(stack([states[i][0] for i in todo]), stack([states[i][1] for i in todo]),
                               jnp.asarray(np.stack([probs[i][0] for i in todo])),
@@ -185,12 +200,15 @@ def train_final(p: SimParams, n: int, reps: int, batched: bool = True, max_segme
         else:
             new = {i: _gd(False)(*states[i], jnp.asarray(probs[i][0]), jnp.asarray(probs[i][1]), p.dt, n_steps)
                    for i in todo}
+        if solver != "exact":
+            for i in todo:
+                evals[i] += n_steps
         for i, (A, Wf) in new.items():
             states[i] = (A, Wf)
             loss = train_loss(probs[i][0], probs[i][1], np.asarray(A), np.asarray(Wf))
             drift = abs(loss - losses[i]) / max(losses[i], 1e-300)
             losses[i] = loss
             below = bool(loss < below_ratio * ols[i] and loss < losses_0[i])
-            info[i] = {"t": (seg + 1) * p.t_max, "drift": drift, "below": below,
+            info[i] = {"t": (seg + 1) * p.t_max, "drift": drift, "below": below, "evals": evals[i],
                        "stable": bool(seg > 0 and drift <= stable_tol or loss < floor or below)}
     return [(q[0], q[1], np.asarray(states[i][0]), np.asarray(states[i][1]), info[i]) for i, q in enumerate(probs)]
