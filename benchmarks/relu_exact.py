@@ -11,7 +11,7 @@ descent, in one process.
   Slow (~17 min on 2 cores).
 * ``many-samples``: ``simplicity.theorem2``'s default instance (N = 2000 ≫ d = 3, m = 100,
   λ = 1e−4, t = 2000): the exact flow with crossings absorbed against GD at steps 0.1 … 0.0125;
-  the learned sums and the train loss at t = 100 and t = 2000 against the exact flow at rtol 1e−8.
+  the learned sums and the train loss at t = 100 and t = 2000 against the exact flow at rtol 1e−7.
 
 Run by hand: python benchmarks/relu_exact.py [two-point|gaussian|many-samples]
 """
@@ -119,10 +119,10 @@ def many_samples_bench():
         return max(max(np.linalg.norm(u[0] - v[0]) / np.linalg.norm(v[0]), abs(u[1] - v[1]) / v[1])
                    for u, v in zip(m, ref))
 
-    ref_tr = solve_relu2(X, y, W, a, T, save_ts=ts, rtol=1e-8, atol=1e-11)
+    ref_tr = solve_relu2(X, y, W, a, T, save_ts=ts, rtol=1e-7, atol=1e-10)
     ref = measure(ref_tr)
     print(f"many samples N = {p.n_samples}, d = {p.d}, m = {p.m}, λ = {p.lam[0]:g}, t = {T:g}; reference: exact flow "
-          f"rtol 1e-8 ({ref_tr.stats.rhs_evals} evals, {ref_tr.stats.wall_s:.0f} s); error = max over t = 100, {T:g} "
+          f"rtol 1e-7 ({ref_tr.stats.rhs_evals} evals, {ref_tr.stats.wall_s:.0f} s); error = max over t = 100, {T:g} "
           "of the relative error of the learned sums (both signs) and of the train loss")
     rows = []
     for name, kw in (("exact rtol 1e-6", dict(rtol=1e-6, atol=1e-9)),

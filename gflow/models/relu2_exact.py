@@ -21,6 +21,14 @@ when the field on the other side carries it on (α ∉ (0, 1) for the tentative 
 References: Filippov (1988); Utkin (1992); Dieci & Lopez, SIAM J. Numer. Anal. 47 (2009) — see
 :mod:`gflow.backends.switching` for the integrator.
 
+Crossings are absorbed into steps where the error control allows (each crossing pair at its
+time-averaged activation over the step plus the Lie-bracket correction, see
+:mod:`gflow.backends.switching`). Here a crossing's field jump is ``g_p = ∂f/∂A_jk`` (the pair's
+term ``−(1/n) r_k x_k`` of ``D_j``), the bracket ``[f, G]`` is computed with Jacobian–vector products
+in ``A`` and the state, and a crossing is absorbed only if flipping ``A_jk`` leaves the sign of
+``d<w_j, x_k>/dt`` on the surface unchanged, by a margin (the jump of that derivative is
+``−coef_j·ΔA·r_k·x_kᵀP_j x_k/n``); anything else (a sliding entry or exit) is located.
+
 The sliding sets are stored in ``K = min(n, d)`` slots per neuron (a nonzero ``w_j`` is orthogonal
 to at most ``d − 1`` samples in general position) with the inverse Gram matrix of each neuron's
 sliding samples, recomputed only for the neurons an event changes. Within a step the pattern is
@@ -82,6 +90,7 @@ class Pend(NamedTuple):
 
 PAIR_BUDGET = 1 << 22  # gathered pairs × K² (the slots' Gram data of each pair's neuron) per step
 CROSS_MARGIN = 0.1     # a crossing is absorbed only if the far side carries the pair on by ≥ this × the jump
+MIN_ABSORB = 3         # a step absorbs its crossings only if it has at least this many (else: located)
 
 
 def max_pairs(n: int, m: int, K: int) -> int:
@@ -229,7 +238,8 @@ def _locate(aux0: Aux, aux1: Aux, mode: Mode, args, h, gram: bool):
     dup = jnp.full(m, 0).at[j].add((th_pair == first[j]) & valid)        # simultaneous crossings of a neuron
     second = jnp.where(dup > 1, first, second)
     lim = jnp.minimum(th_na, jnp.where(args["one_per_neuron"], jnp.min(second), jnp.inf))
-    absorbable = args["absorb"] & (nh <= H) & jnp.any(valid & crossing & (th_pair < lim)) & (lim > 0)
+    n_abs = jnp.sum(valid & crossing & (th_pair < lim))
+    absorbable = args["absorb"] & (nh <= H) & (n_abs >= args["min_absorb"]) & (lim > 0)
     pa = jnp.abs(aux0.coef[j] * res_t) * xn[k] / n
     pb = pa * xn[k] / jnp.maximum(jnp.abs(dpre_t), 1e-300)
     pend = Pend(rows=rows.astype(jnp.int32), cols=j.astype(jnp.int32), theta=t_, dA=dA, valid=valid, pa=pa, pb=pb)
@@ -551,7 +561,8 @@ def validate(X, y, W, a, t1=None) -> tuple[np.ndarray, ...]:
 
 def solve_relu2(X, y, W, a, t1: float, *, bias: bool = False, coords: str = "auto", convention: str = "filippov",
                 solver: str = "tsit5", rtol: float = 1e-6, atol: float = 1e-9, dt: float | None = None,
-                save_ts=None, max_steps: int = 2_000_000, absorb: bool = True, progress=None):
+                save_ts=None, max_steps: int = 2_000_000, absorb: bool = True, min_absorb: int | None = None,
+                progress=None):
     """The gradient flow of the two-layer ReLU network ``h(x) = Σ_j a_j σ(<w_j, x>)`` with square
     loss ``(1/2n) Σ_k (h(x_k) − y_k)²`` from ``(W, a)`` to time ``t1``, on any data.
 
@@ -560,6 +571,11 @@ def solve_relu2(X, y, W, a, t1: float, *, bias: bool = False, coords: str = "aut
     - ``convention="sigma0"``: σ'(0) = 0 read literally (today's smooth-between-kinks fields with
       :func:`gflow.solve`; adaptive solvers may stall at kinks on general data);
     - ``solver="gd"`` with ``dt``: gradient descent, the papers' method (σ'(0) = 0).
+
+    ``absorb`` (default): crossings that the far side's field carries on are absorbed into the
+    step that contains them (see :mod:`gflow.backends.switching`) instead of each ending a step;
+    ``absorb=False`` stops at every crossing (a cross-check; slower when N ≫ d). Sliding entries
+    and exits are always located.
 
     ``bias`` appends a constant input 1 (then ``W`` has ``d + 1`` columns, the last the bias).
     ``coords``: ``"auto"`` (log-radius for a balanced init, else Cartesian), ``"spherical"`` or
@@ -596,6 +612,9 @@ def solve_relu2(X, y, W, a, t1: float, *, bias: bool = False, coords: str = "aut
                          "(use --convention sigma0 for the other solvers)")
     if not (rtol > 0 and atol > 0):
         raise InputError(f"rtol and atol must be > 0, got rtol={rtol}, atol={atol}")
+    if not absorb and (solver == "gd" or convention == "sigma0"):
+        raise InputError("locating every crossing (absorb=False, --locate-all) applies to the exact Filippov flow, "
+                         "not to gradient descent or the sigma0 convention")
     balanced = is_balanced(W, a)
     if coords == "spherical" and not balanced:
         raise InputError("log-radius (spherical) coordinates need a balanced init |a_j| = ‖w_j‖")
@@ -633,7 +652,8 @@ def solve_relu2(X, y, W, a, t1: float, *, bias: bool = False, coords: str = "aut
     gram = n <= d
     args = {"X": jnp.asarray(X), "y": jnp.asarray(y), "G": jnp.asarray(X @ X.T if gram else np.zeros((1, 1))),
             "xn": jnp.asarray(np.linalg.norm(X, axis=1)), "eps_z": jnp.float64(max(EPS_Z, HIT_REL * rtol)),
-            "absorb": jnp.asarray(bool(absorb)), "one_per_neuron": jnp.asarray(absorb == "one-per-neuron")}
+            "absorb": jnp.asarray(bool(absorb)), "one_per_neuron": jnp.asarray(absorb == "one-per-neuron"),
+            "min_absorb": jnp.asarray(MIN_ABSORB if min_absorb is None else min_absorb)}
     if spherical:
         norms = np.linalg.norm(W, axis=1)
         y0 = R.SphState(rho=np.log(norms), wbar=W / norms[:, None])
