@@ -49,7 +49,9 @@ the step that can absorb them), ``resolve(y, mode,
 trigger, args) -> (y, mode, dy, aux, counts, n_evals)``, ``sliding_pairs(mode) -> int``, and for
 absorption ``frac_mode(mode, pend, on)``, ``absorbed_mode(mode, pend, on)``,
 ``bracket(y, f, mode, pend, args, h) -> (correction, error bound of what it omits, n_evals)``, ``consistent(aux, mode, args)``,
-``n_pend(pend)``, ``shorten(pend, ratio)`` (the same crossings on a step ``1/ratio`` as long).
+``n_pend(pend)``, ``shorten(pend, ratio)`` (the same crossings on a step ``1/ratio`` as long),
+``fix_mismatch(y, aux, mode, args, h) -> (mode, correction, n_evals, n_fixed)`` and
+``dense_fix(y, mode, pend, θ, h, args)`` (the switched flow minus the averaged one inside a step).
 """
 
 from __future__ import annotations
@@ -71,6 +73,7 @@ COUNT_NAMES = ("crossings",            # located or absorbed
                "absorb_too_coarse",    # pass 2 rejected by the error control (retried with a smaller step)
                "absorb_disagreed")     # pass 2's end disagreed with the crossing set (event located instead)
 N_COUNTS = len(COUNT_NAMES)
+COUNT = {name: i for i, name in enumerate(COUNT_NAMES)}
 SAVE_BLOCK = 64     # save times per dispatch of the compiled loop
 ZENO_LIMIT = 1000   # consecutive events without the time advancing: a Zeno point (or a bug)
 
@@ -189,17 +192,17 @@ def _advance_fn(system: SwitchedSystem):
         en = jnp.sqrt(en_rk**2 + en_c**2)
         finite = jnp.isfinite(en) & jnp.all(jnp.asarray([jnp.all(jnp.isfinite(x))
                                                          for x in jax.tree_util.tree_leaves(y1)]))
-        ok_err = finite & (en <= 1.0)
         # the bracket term is O(h³) per step (O(h²) per crossing, O(h) crossings): exponent 1/3
         factor = jnp.clip(jnp.minimum(0.9 * jnp.maximum(en_rk, 1e-10) ** -0.2,
                                       0.9 * jnp.maximum(en_c, 1e-10) ** (-1.0 / 3.0)), 0.2, 10.0)
         mode_ab = system.absorbed_mode(c.mode, c.pend, ab)
         # pairs whose pass-1 prediction missed by a hair (a crossing just past the end, or one
         # pass 1 did not see): their mode follows their sign at the end, with the first-order fix
-        mode_ab, y1, en_mis, n_mis, n_fixed = jax.lax.cond(
-            ab, lambda: system.fix_mismatch(y1, aux1, mode_ab, args, h, rtol, atol),
-            lambda: (mode_ab, y1, jnp.zeros(()), jnp.zeros((), jnp.int64), jnp.zeros((), jnp.int64)))
-        en = jnp.sqrt(en**2 + en_mis**2)
+        mode_ab, corr_mis, n_mis, n_fixed = jax.lax.cond(
+            ab, lambda: system.fix_mismatch(y1, aux1, mode_ab, args, h),
+            lambda: (mode_ab, zero, jnp.zeros((), jnp.int64), jnp.zeros((), jnp.int64)))
+        y1 = tmap(lambda a, b: a + b, y1, corr_mis)
+        en = jnp.sqrt(en**2 + _norm(corr_mis, c.y, y1, rtol, atol) ** 2)
         ok_err = finite & (en <= 1.0)
         f_ab, aux_ab = jax.lax.cond(ab, lambda: system.field(y1, mode_ab, args), lambda: (f1, aux1))
         consistent = system.consistent(aux_ab, mode_ab, args)
@@ -232,14 +235,16 @@ def _advance_fn(system: SwitchedSystem):
         y_new = sel(accept, sel(ev_route, y_ev, y1), c.y)
         f_new = sel(accept & ~ev_route, sel(ab, f_ab, f1), c.f)   # after an event the resolution re-evaluates
         aux_new = sel(accept & ~ev_route, sel(ab, aux_ab, aux1), c.aux)
-        mode_new = system.absorbed_mode(c.mode, c.pend, accept2)
+        mode_new = c.mode._replace(A=jnp.where(accept2, mode_ab.A, c.mode.A))   # absorbed pairs and fixes
         trig = tmap(lambda x: x & ev_route, trig)
         dt = t_new - c.t
         k = system.sliding_pairs(c.mode)
         n_abs = system.n_pend(c.pend)
-        counts = c.counts + jnp.where(accept2, jnp.asarray([1, 0, 0, 0, 1, 0, 0, 0]) * (n_abs + n_fixed)
-                                      + jnp.asarray([0, 0, 0, 0, 0, 1, 0, 0]), 0)
-        counts = counts.at[6].add(ab & ~ok_err).at[7].add(ab & ok_err & ~consistent)
+        counts = (c.counts.at[COUNT["crossings"]].add(jnp.where(accept2, n_abs + n_fixed, 0))
+                  .at[COUNT["crossings_absorbed"]].add(jnp.where(accept2, n_abs + n_fixed, 0))
+                  .at[COUNT["absorbed_steps"]].add(accept2)
+                  .at[COUNT["absorb_too_coarse"]].add(ab & ~ok_err)
+                  .at[COUNT["absorb_disagreed"]].add(ab & ok_err & ~consistent))
         out = c._replace(
             t=t_new, y=y_new, f=f_new, aux=aux_new, mode=mode_new, h=h_next, pending=ev_route, trig=trig,
             steps=c.steps + accept, rejected=c.rejected + ~(accept | go_abs),

@@ -231,14 +231,26 @@ def _locate(aux0: Aux, aux1: Aux, mode: Mode, args, h, gram: bool):
     # of one neuron may share a step: that one moves the other's time is bounded in the error norm
     # (see _bracket). (Allowing one per neuron only was measured at N = 2000, d = 3, m = 100: the
     # alignment phase then took 1 127 steps to t = 0.5 instead of 26, and it was not more accurate at N = 300.)
-    th_na = jnp.minimum(jnp.min(jnp.where(valid & ~crossing, th_pair, jnp.inf)), jnp.min(th_exit))
-    lim = th_na
+    lim = jnp.minimum(jnp.min(jnp.where(valid & ~crossing, th_pair, jnp.inf)), jnp.min(th_exit))
     n_abs = jnp.sum(valid & crossing & (th_pair < lim))
     absorbable = args["absorb"] & (nh <= H) & (n_abs >= args["min_absorb"]) & (lim > 0)
     pa = jnp.abs(aux0.coef[j] * res_t) * xn[k] / n
     pb = pa * xn[k] / jnp.maximum(jnp.abs(dpre_t), 1e-300)
     pend = Pend(rows=rows.astype(jnp.int32), cols=j.astype(jnp.int32), theta=t_, dA=dA, valid=valid, pa=pa, pb=pb)
     return theta, trig, absorbable, pend, nh > H, lim
+
+
+def _pair_matrix(pend: Pend, values, like):
+    """An (n, m) array, zero but for the valid crossing pairs, which hold ``values`` (H,)."""
+    jnp = _jax().numpy
+    rows = jnp.where(pend.valid, pend.rows, like.shape[0])
+    return jnp.zeros_like(like).at[rows, pend.cols].set(jnp.where(pend.valid, values, 0.0), mode="drop")
+
+
+def _field_jvp_A(y, mode: Mode, A, tangent, args, spherical: bool, gram: bool):
+    """``∂f/∂A · tangent`` at ``(y, A)``: how the field moves when activations move (one JVP)."""
+    jax = _jax()
+    return jax.jvp(lambda AA: _field(y, mode._replace(A=AA), args, spherical, gram)[0], (A,), (tangent,))[1]
 
 
 def _no_pend(mode: Mode):
@@ -289,18 +301,9 @@ def _bracket(y, f, mode: Mode, pend: Pend, args, h, spherical: bool, gram: bool)
     counted as 4 + 2 evaluations."""
     jax = _jax()
     jnp = jax.numpy
-    n = mode.A.shape[0]
-    w = jnp.where(pend.valid, pend.theta * (1 - pend.theta) * h**2 / 2 * pend.dA, 0.0)
-    Wm = jnp.zeros_like(mode.A).at[jnp.where(pend.valid, pend.rows, n), pend.cols].set(w, mode="drop")
-
-    def F(yy, A):
-        return _field(yy, mode._replace(A=A), args, spherical, gram)[0]
-
-    def G(yy):
-        return jax.jvp(lambda A: F(yy, A), (mode.A,), (Wm,))[1]
-
-    G0, dG = jax.jvp(G, (y,), (f,))
-    _, JG = jax.jvp(lambda yy: F(yy, mode.A), (y,), (G0,))
+    Wm = _pair_matrix(pend, pend.theta * (1 - pend.theta) * h**2 / 2 * pend.dA, mode.A)
+    G0, dG = jax.jvp(lambda yy: _field_jvp_A(yy, mode, mode.A, Wm, args, spherical, gram), (y,), (f,))
+    _, JG = jax.jvp(lambda yy: _field(yy, mode, args, spherical, gram)[0], (y,), (G0,))
     corr = jax.tree_util.tree_map(lambda a, b: a - b, dG, JG)
     # Two crossings p, q of one neuron in the step: p's jump moves q's crossing time by up to
     # h·|J_pq|/|d<w_j, x_q>/dt| with |J_pq| ≤ |coef_j r_p|‖x_p‖‖x_q‖/n, which costs |g_q| times that;
@@ -320,33 +323,25 @@ def _dense_fix(y, mode: Mode, pend: Pend, th, h, args, spherical: bool, gram: bo
     """Inside an absorbed step, at fraction ``th``: the switched flow minus the averaged one to first
     order, ``Σ_p ∂f/∂A_p · ΔA_p((s − τ_p)₊ − (1 − θ_p)s)`` with ``s = th·h``, ``τ_p = θ_p h`` (zero at
     ``th`` = 0 and 1). ``mode``: the mode after the step (the pairs' far side)."""
-    jax = _jax()
-    jnp = jax.numpy
-    n = mode.A.shape[0]
+    jnp = _jax().numpy
     sv = th * h
-    psi = jnp.where(pend.valid, pend.dA * (jnp.maximum(sv - pend.theta * h, 0.0) - (1 - pend.theta) * sv), 0.0)
-    Psi = jnp.zeros_like(mode.A).at[jnp.where(pend.valid, pend.rows, n), pend.cols].set(psi, mode="drop")
-    A = _frac_mode(mode, pend, True).A
-    return jax.jvp(lambda AA: _field(y, mode._replace(A=AA), args, spherical, gram)[0], (A,), (Psi,))[1]
+    Psi = _pair_matrix(pend, pend.dA * (jnp.maximum(sv - pend.theta * h, 0.0) - (1 - pend.theta) * sv), mode.A)
+    return _field_jvp_A(y, mode, _frac_mode(mode, pend, True).A, Psi, args, spherical, gram)
 
 
-def _fix_mismatch(y, aux: Aux, mode: Mode, args, h, rtol, atol, spherical: bool, gram: bool):
+def _fix_mismatch(y, aux: Aux, mode: Mode, args, h, spherical: bool, gram: bool):
     """After pass 2: a non-sliding pair on the wrong side of its mode at the end (the predicted
     crossing time was just past the step, or a crossing pass 1 did not see came just before its
     end) takes the side it is on; its activation was wrong for ``≈ |<w_j, x_k>|/|d<w_j, x_k>/dt|``
-    (at most h), and that first-order difference (one JVP in A) is added and is its error."""
-    jax = _jax()
-    jnp = jax.numpy
+    (at most h). Returns the mode, that first-order difference (one JVP in A: the caller adds it
+    and counts it as error), the evaluations and the number of pairs fixed."""
+    jnp = _jax().numpy
     v = _violation(aux.pre, mode, aux.scale, args["xn"]) - args["eps_z"]
     bad = ~mode.S & (v > 0)
     A_fix = jnp.where(bad, 1.0 - mode.A, mode.A)
     wrong = jnp.minimum(jnp.abs(aux.pre) / jnp.maximum(jnp.abs(aux.dpre), 1e-300), h)
-    M = jnp.where(bad, (A_fix - mode.A) * wrong, 0.0)
-    corr = jax.jvp(lambda AA: _field(y, mode._replace(A=AA), args, spherical, gram)[0], (A_fix,), (M,))[1]
-    y2 = jax.tree_util.tree_map(lambda a, b: a + b, y, corr)
-    from ..backends.switching import _norm
-
-    return mode._replace(A=A_fix), y2, _norm(corr, y, y2, rtol, atol), jnp.asarray(2, jnp.int64), jnp.sum(bad)
+    corr = _field_jvp_A(y, mode, A_fix, jnp.where(bad, (A_fix - mode.A) * wrong, 0.0), args, spherical, gram)
+    return mode._replace(A=A_fix), corr, jnp.asarray(2, jnp.int64), jnp.sum(bad)
 
 
 def _consistent(aux: Aux, mode: Mode, args):
@@ -495,7 +490,7 @@ def system(spherical: bool, gram: bool, K: int) -> SwitchedSystem:
         consistent=_consistent,
         n_pend=_n_pend,
         shorten=_shorten,
-        fix_mismatch=lambda y, aux, mode, args, h, rtol, atol: _fix_mismatch(y, aux, mode, args, h, rtol, atol, spherical, gram),
+        fix_mismatch=lambda y, aux, mode, args, h: _fix_mismatch(y, aux, mode, args, h, spherical, gram),
         dense_fix=lambda y, mode, pend, th, h, args: _dense_fix(y, mode, pend, th, h, args, spherical, gram),
     )
 
@@ -569,8 +564,9 @@ def solve_relu2(X, y, W, a, t1: float, *, bias: bool = False, coords: str = "aut
 
     ``absorb`` (default): crossings that the far side's field carries on are absorbed into the
     step that contains them (see :mod:`gflow.backends.switching`) instead of each ending a step;
-    ``absorb=False`` stops at every crossing (a cross-check; slower when N ≫ d). Sliding entries
-    and exits are always located.
+    ``absorb=False`` stops at every crossing (a cross-check; slower when N ≫ d). A step absorbs its
+    crossings only when it holds at least ``min_absorb`` of them (default ``MIN_ABSORB``; fewer are
+    located: measured cheaper). Sliding entries and exits are always located.
 
     ``bias`` appends a constant input 1 (then ``W`` has ``d + 1`` columns, the last the bias).
     ``coords``: ``"auto"`` (log-radius for a balanced init, else Cartesian), ``"spherical"`` or
@@ -607,6 +603,8 @@ def solve_relu2(X, y, W, a, t1: float, *, bias: bool = False, coords: str = "aut
                          "(use --convention sigma0 for the other solvers)")
     if not (rtol > 0 and atol > 0):
         raise InputError(f"rtol and atol must be > 0, got rtol={rtol}, atol={atol}")
+    if min_absorb is not None and not (int(min_absorb) == min_absorb and min_absorb >= 1):
+        raise InputError(f"min_absorb must be an integer ≥ 1, got {min_absorb}")
     if not absorb and (solver == "gd" or convention == "sigma0"):
         raise InputError("locating every crossing (absorb=False, --locate-all) applies to the exact Filippov flow, "
                          "not to gradient descent or the sigma0 convention")
