@@ -174,6 +174,19 @@ class MLI:
                 return r
         return None
 
+    def error_below_from(self, level: float) -> float | None:
+        """The α from which the error stays below ``level`` up to α = 1 (its last drop below it; 0 if
+        it is below on the whole path; None if it is not below at α = 1). Unlike
+        :meth:`first_error_below` a transient dip (e.g. near α = 0, where tiny initial logits meet
+        ``α·b(T)``) does not end the plateau."""
+        if self.error([1.0])[0] >= level:
+            return None
+        end = 0.0
+        for r, before, after in self.error_steps(0.0, 1.0):
+            if before >= level > after:
+                end = r
+        return float(end)
+
     def loss_monotone_from(self, xtol: float = 1e-12) -> float:
         """The smallest α from which the loss decreases strictly up to α = 1 (the last
         root of ``dγ_loss/dα``; 0 if the derivative is negative on the whole path,

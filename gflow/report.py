@@ -198,9 +198,11 @@ def solver_line(s: dict, label: str = "solver") -> str:
     conv = f" ({s['convention']})" if s.get("convention") else ""
     timing = ", ".join(f"{fmt(s[k])} s {what}" for k, what in (("wall_s", "solving"), ("compile_s", "compiling"))
                        if s.get(k) is not None)
+    sw = s.get("switching") or {}
+    events = (f", {sw['crossings']} crossings, {sw['slide_entries']} sliding entries" if "crossings" in sw else "")
     return (f"{label} {s.get('name')}{conv}{tol}{step}: "
             f"{s.get('steps')} steps ({s.get('rejected')} rejected), {s.get('rhs_evals')} field evaluations"
-            + (f", {timing}" if timing else ""))
+            + events + (f", {timing}" if timing else ""))
 
 
 def summary_line(report: Report, markup: bool = False) -> str:

@@ -53,7 +53,16 @@ class SolverStats:
             wall_s=self.wall_s + other.wall_s,
             compile_s=self.compile_s + other.compile_s,
             segments=self.segments + other.segments,
+            switching=_merge_counts(self.switching, other.switching),
         )
+
+
+def _merge_counts(a: dict | None, b: dict | None) -> dict | None:
+    """Event counts of two event-driven solves added up (entries that are not numbers: the first's)."""
+    if a is None or b is None:
+        return a if b is None else b
+    return {k: (v + b[k] if isinstance(v, (int, float)) and isinstance(b.get(k), (int, float)) else v)
+            for k, v in a.items()}
 
 
 @dataclasses.dataclass
@@ -67,13 +76,18 @@ class Trajectory:
     events: dict[str, Occurrence]
     stats: SolverStats
     t1: float
-    modes: np.ndarray | None = None  # (T, n, m) int8 per saved time: 0 inactive, 1 active, 2 sliding
+    modes: np.ndarray | None = None  # int8 per saved time: 0 inactive, 1 active, 2 sliding; (T, n, m) for
+    #                                  Model R (sample, neuron), (T, L, N, width) for Model F (layer, sample, unit)
 
     def sliding(self, i: int) -> np.ndarray:
-        """The (neuron, sample) pairs sliding along ``<w_j, x_k> = 0`` at saved time ``ts[i]``:
-        an array of shape (p, 2). Needs a solve that tracks modes (``gflow.solve_relu2``)."""
+        """The pairs sliding along their surface at saved time ``ts[i]``: (neuron, sample) rows,
+        shape (p, 2), for Model R (``<w_j, x_k> = 0``; :func:`gflow.solve_relu2`); (layer, unit,
+        sample) rows, shape (p, 3), for Model F (:func:`gflow.models.deep_fc_exact.solve_model_f`)."""
         if self.modes is None:
             raise ValueError("this trajectory does not record sliding modes (use gflow.solve_relu2)")
+        if self.modes.ndim == 4:   # Model F (solve_model_f): (layer, unit, sample)
+            layer, k, j = np.nonzero(self.modes[i] == 2)
+            return np.stack([layer, j, k], axis=1)
         k, j = np.nonzero(self.modes[i] == 2)
         return np.stack([j, k], axis=1)
 

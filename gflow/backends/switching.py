@@ -78,7 +78,7 @@ SAVE_BLOCK = 64     # save times per dispatch of the compiled loop
 ZENO_LIMIT = 1000   # consecutive events without the time advancing: a Zeno point (or a bug)
 
 # status codes of the loop
-RUNNING, DONE, MAX_STEPS, NONFINITE, ZENO, STEP_COLLAPSE = 0, 1, 2, 3, 4, 5
+RUNNING, DONE, MAX_STEPS, NONFINITE, ZENO, STEP_COLLAPSE, STOPPED = 0, 1, 2, 3, 4, 5, 6
 STATUS_TEXT = {MAX_STEPS: "hit max_steps", NONFINITE: "produced a non-finite state or field",
                ZENO: f"stopped at a Zeno point ({ZENO_LIMIT} events without time advancing)",
                STEP_COLLAPSE: "step size collapsed below 1e-14 of the time"}
@@ -101,6 +101,7 @@ class SwitchedSystem(NamedTuple):
     shorten: Callable
     dense_fix: Callable
     fix_mismatch: Callable
+    stopped: Callable | None = None   # mode -> bool: a terminal surface was reached (the solve ends there)
 
 
 class Carry(NamedTuple):
@@ -280,6 +281,8 @@ def _advance_fn(system: SwitchedSystem):
             c = c._replace(y=y, mode=mode, f=f, aux=aux, counts=c.counts + counts,
                            evals=c.evals + jnp.where(c.pending, n_ev, 0), pending=False,
                            trig=tmap(lambda x: x & False, c.trig))
+            if system.stopped is not None:
+                c = c._replace(status=jnp.where((c.status == RUNNING) & system.stopped(mode), STOPPED, c.status))
             return c._replace(status=jnp.where((c.status == RUNNING) & (c.t >= t_save), DONE, c.status))
 
         c = c._replace(status=jnp.where(c.status != RUNNING, c.status, jnp.where(c.t >= t_save, DONE, RUNNING)))
@@ -336,6 +339,7 @@ class SwitchedResult(NamedTuple):
     modes: list
     stats: dict
     final_mode: Any
+    t_stop: float | None = None   # where a terminal surface (``system.stopped``) ended the solve
 
 
 def integrate(system: SwitchedSystem, y0, t0: float, save_ts: np.ndarray, args, *, rtol: float, atol: float,
@@ -371,9 +375,22 @@ def integrate(system: SwitchedSystem, y0, t0: float, save_ts: np.ndarray, args, 
     compile_s = time.perf_counter() - tc
     ts, ys, modes = [float(t0)], [tmap(np.asarray, y)], [np.asarray(system.codes(mode))]
     tw = time.perf_counter()
+    t_stop = None
     for block in blocks:
         carry, (y_b, codes_b) = compiled(carry, jnp.asarray(pad(block)), t_end, args, rt, at, ms)
         status = int(carry.status)
+        if status == STOPPED:   # a terminal surface: keep the save times before it, then the stop itself
+            t_stop = float(carry.t)
+            y_b, codes_b = tmap(np.asarray, y_b), np.asarray(codes_b)
+            for i, t_s in enumerate(block):
+                if t_s < t_stop:
+                    ts.append(float(t_s))
+                    ys.append(tmap(lambda v: v[i], y_b))
+                    modes.append(codes_b[i])
+            ts.append(t_stop)
+            ys.append(tmap(np.asarray, carry.y))
+            modes.append(np.asarray(system.codes(carry.mode)))
+            break
         if status != DONE:
             raise SolverError(f"the event-driven solver {STATUS_TEXT.get(status, status)} "
                               f"(integration reached t = {float(carry.t):.6g}; {int(carry.steps)} steps, "
@@ -392,4 +409,4 @@ def integrate(system: SwitchedSystem, y0, t0: float, save_ts: np.ndarray, args, 
              "wall_s": wall, "compile_s": compile_s, "segments": len(blocks),
              **{k: int(v) for k, v in zip(COUNT_NAMES, counts)},
              "sliding_time": float(carry.slide_time), "sliding_pair_time": float(carry.slide_pair_time)}
-    return SwitchedResult(np.asarray(ts), tmap(lambda *a: np.stack(a), *ys), modes, stats, carry.mode)
+    return SwitchedResult(np.asarray(ts), tmap(lambda *a: np.stack(a), *ys), modes, stats, carry.mode, t_stop)

@@ -5,8 +5,10 @@ Training stops (a terminal event, located exactly) the first time every training
 has margin ≥ m: that is θ(T). The data are :func:`gflow.data.clusters.cluster_dataset`
 (balanced, ‖x‖ ≤ 1); every layer starts with spectral norm δ (Theorem 1's ``‖V_i(0)‖ ≤ δ``).
 Activation: the identity by default. With ReLU the gradient field is discontinuous across
-activation boundaries and the flow can slide along one; the adaptive solver then stalls
-and gflow stops with a solver error (exit 3) rather than return a wrong trajectory.
+activation boundaries and hidden units can slide along one: the default solver is then the
+exact Filippov flow (:func:`gflow.models.deep_fc_exact.solve_model_f`, event-driven Tsit5,
+every crossing located, sliding by equivalent control); ``--solver gd --dt h`` is the papers'
+gradient descent (σ'(0) = 0) for comparison.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from gflow.data.clusters import cluster_dataset
 from gflow.errors import InputError, SolverError
 from gflow.interpolation import MLI
 from gflow.models import deep_fc as F
+from gflow.models.deep_fc_exact import solve_model_f
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,6 +64,9 @@ class DeepParams:
         for name in ("margin", "t_max", "noise", "eps"):
             if not getattr(self, name) > 0:
                 raise InputError(f"{name.replace('_', '-')} must be > 0, got {getattr(self, name)}")
+        if self.activation == "relu" and self.solver not in ("tsit5", "gd"):
+            raise InputError(f"with --activation relu the exact (Filippov) flow runs on the event-driven tsit5; "
+                             f"use --solver tsit5 (default) or gd, not {self.solver}")
         if self.solver == "gd" and not (self.dt and self.dt > 0):
             raise InputError("solver gd (gradient descent) needs a step --dt > 0")
         if not self.eps < 1:
@@ -111,16 +117,13 @@ def train(p: DeepParams, r: int, delta: float, bias: str = "last", data=None, ch
     rng = np.random.default_rng(np.random.SeedSequence([p.seed, 1, r]))
     theta0 = F.init_state(dims, delta, bias, seed=rng)
     args = dict(data.args(), margin=jnp.float64(p.margin))
-    try:
+    if p.activation == "relu" and p.solver != "gd":
+        traj = solve_model_f(theta0, data.X, np.asarray(args["Y"]), p.t_max, bias=bias, margin=p.margin, rtol=p.rtol,
+                             atol=p.atol, save_ts=save_grid(p.t_max, 50), max_steps=1_000_000)
+    else:
         traj = solve(F.vector_field(p.activation, bias), theta0, p.t_max, args, solver=p.solver, rtol=p.rtol,
                      atol=p.atol, events=[_fit_event(p.activation)], save_ts=save_grid(p.t_max, 50),
                      max_steps=100_000, dt=p.dt)
-    except SolverError as e:
-        if p.activation != "relu":
-            raise
-        raise SolverError(f"{e} — with ReLU the gradient field is discontinuous where a unit's pre-activation "
-                          "is 0 and the flow can slide along that boundary; use --activation identity, or "
-                          "the papers' gradient descent (--solver gd --dt 0.1)", t_reached=e.t_reached) from None
     if traj.event_time("fit") is None:
         raise SolverError(f"Model F (r={r}, δ={delta:g}, bias={bias}) did not reach margin {p.margin} by "
                           f"t = {p.t_max:g}", t_reached=traj.t1)
