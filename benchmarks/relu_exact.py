@@ -13,7 +13,12 @@ descent, in one process.
   λ = 1e−4, t = 2000): the exact flow with crossings absorbed against GD at steps 0.1 … 0.0125;
   the learned sums and the train loss at t = 100 and t = 2000 against the exact flow at rtol 1e−7.
 
-Run by hand: python benchmarks/relu_exact.py [two-point|gaussian|many-samples]
+* ``model-f``: Model F with ReLU (``plateau.theorem1 --activation relu`` defaults: r = 3, width 16,
+  N = 30, δ = 0.03) trained to margin 1: the fit time T of the exact flow
+  (:func:`gflow.models.deep_fc_exact.solve_model_f`) at rtol 1e−6 … 1e−10 and of gradient descent at
+  steps 0.1 … 0.0125, against the exact flow at rtol 1e−12.
+
+Run by hand: python benchmarks/relu_exact.py [two-point|gaussian|many-samples|model-f]
 """
 
 from __future__ import annotations
@@ -136,11 +141,47 @@ def many_samples_bench():
                  f"{sw['slide_entries']} sliding entries" if sw else ""))
 
 
+def model_f_bench():
+    import dataclasses
+
+    from gflow.models import deep_fc as F
+    from gflow.models.deep_fc_exact import solve_model_f
+    from theory_checks.plateau import _deep, theorem1
+
+    p = theorem1.Params(activation="relu")
+    data = _deep.make_data(p)
+    dims = [p.d] + [p.width] * (p.r - 1) + [p.k]
+    th0 = F.init_state(dims, p.delta[0], "last", seed=np.random.default_rng(np.random.SeedSequence([p.seed, 1, p.r])))
+    Y = np.eye(p.k)[data.labels]
+
+    def exact(rtol):
+        return solve_model_f(th0, data.X, Y, p.t_max, margin=p.margin, rtol=rtol, atol=rtol * 1e-4,
+                             save_ts=np.geomspace(1, p.t_max, 50))
+
+    ref = exact(1e-12)
+    T = ref.event_time("fit")
+    sw = ref.stats.switching
+    print(f"Model F, ReLU, r = {p.r}, width {p.width}, N = {p.n_samples}, δ = {p.delta[0]:g}: reference T = {T!r} "
+          f"(exact, rtol 1e-12: {ref.stats.rhs_evals} evals, {sw['crossings']} crossings, {sw['slide_entries']} "
+          f"sliding entries, sliding {sw['sliding_time']:.0f} of {T:.0f} time units)")
+    for rtol in (1e-6, 1e-8, 1e-10):
+        tr = exact(rtol)
+        print(f"  exact rtol {rtol:g}: {tr.stats.rhs_evals:>7} evals {tr.stats.wall_s:6.2f} s  "
+              f"T error {abs(tr.event_time('fit') - T) / T:.1e}")
+    for dt in (0.1, 0.05, 0.025, 0.0125):
+        t0 = time.perf_counter()
+        run = _deep.train(dataclasses.replace(p, solver="gd", dt=dt), p.r, p.delta[0], "last", data, check_step=False)
+        print(f"  GD step {dt:<6g}: {run.stats.rhs_evals:>7} evals {time.perf_counter() - t0:6.2f} s  "
+              f"T error {abs(run.T - T) / T:.1e}")
+
+
 if __name__ == "__main__":
-    which = sys.argv[1:] or ["two-point", "gaussian", "many-samples"]
+    which = sys.argv[1:] or ["two-point", "gaussian", "many-samples", "model-f"]
     if "two-point" in which:
         two_point_bench()
     if "gaussian" in which:
         gaussian_bench()
     if "many-samples" in which:
         many_samples_bench()
+    if "model-f" in which:
+        model_f_bench()

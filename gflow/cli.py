@@ -44,7 +44,7 @@ HELP = {
     "c2": "Lemma 3: b_j − b_k ≥ −C2 (default: 0.9× the largest C2 the proof allows)",
     "n_states": "states sampled per δ or λ (bias_lemmas: from each hypothesis set; lemma5: from the ball)", "c3": "Lemma 3: ḃ_j − ḃ_k < −c3",
     "width": "Model F hidden width", "noise": "Model F data: cluster spread",
-    "activation": "Model F activation: identity (default) or relu", "t_max": "Model F: give up training at this time",
+    "activation": "Model F activation: identity (default) or relu (the exact Filippov flow, or --solver gd)", "t_max": "Model F: give up training at this time",
     "depths": "plateau.trends: comma-separated depths (≥ 3)",
     "dataset": "orthogonal: two-point (the paper's example) or orthonormal", "n": "orthonormal: number of samples",
     "m": "Model R: number of neurons", "lam": "init scale λ, or a comma-separated list",

@@ -289,8 +289,12 @@ def _resolve(y, mode: FMode, trig, args, bias: str):
         return mode.on & ((aux.alpha < -EPS_ALPHA) | (aux.alpha > 1 + EPS_ALPHA))
 
     def release(st):
+        """Release the slot whose α is furthest outside [0, 1], then solve again (an active-set step:
+        releasing every bad slot at once can send two coupled pairs across together when one of them
+        should slide, and they then come straight back — a Zeno loop, seen on Model F, r = 5)."""
         mode, f, aux, n_ev, it = st
-        bad = bad_slots(mode, aux)
+        out = jnp.where(bad_slots(mode, aux), jnp.maximum(-aux.alpha, aux.alpha - 1.0), -1.0)
+        bad = (jnp.arange(P) == jnp.argmax(out)) & (out >= 0)
         side = jnp.where(entering_slot, 1.0 - A_old[mode.sl, mode.sk, mode.sj], jnp.where(aux.alpha > 1, 1.0, 0.0))
         r = jnp.where(bad, mode.sl, L)
         mode = mode._replace(A=mode.A.at[r, mode.sk, mode.sj].set(side, mode="drop"),
