@@ -15,6 +15,7 @@ _EXPORTS = {
     "save_grid": "gflow._solve",
     "SOLVERS": "gflow._solve",
     "solve_relu2": "gflow.models.relu2_exact",
+    "solve_model_f": "gflow.models.deep_fc_exact",
     "Event": "gflow.events",
     "Occurrence": "gflow.events",
     "Trajectory": "gflow.trajectory",

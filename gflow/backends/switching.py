@@ -52,6 +52,8 @@ absorption ``frac_mode(mode, pend, on)``, ``absorbed_mode(mode, pend, on)``,
 ``n_pend(pend)``, ``shorten(pend, ratio)`` (the same crossings on a step ``1/ratio`` as long),
 ``fix_mismatch(y, aux, mode, args, h) -> (mode, correction, n_evals, n_fixed)`` and
 ``dense_fix(y, mode, pend, θ, h, args)`` (the switched flow minus the averaged one inside a step).
+Optionally ``stopped(mode) -> bool``: a terminal surface was resolved (e.g. Model F's fit margin);
+the solve ends there and :func:`integrate` returns its time as ``t_stop``.
 """
 
 from __future__ import annotations

@@ -13,17 +13,21 @@ sliding pairs P so that they stay on their surfaces:
 with ``v = −∇_θ (1/N) L(θ; D)``. Unlike the two-layer case (:mod:`gflow.models.relu2_exact`), where
 the condition is linear and the neurons decouple, here ``v`` is *multilinear* in the D's of one
 sample across layers (the backward pass multiplies them), so ``F`` is a polynomial; it is affine
-in each α_p alone. It is solved by Newton's method in α (the Jacobian ``∂F/∂α`` by forward-mode
-differentiation over the slots) at every field evaluation, from the α of the last event: two
-iterations (exact when no sample slides in two layers at once, quadratic convergence otherwise;
-the residual is kept in the step's error norm through the stages). The forward pass does not
-depend on α (``z_p = 0``), so neither do the logits, the loss or the margins.
+in each α_p alone. It is solved by Newton's method in α (the Jacobian ``∂F/∂α`` by one
+forward-mode derivative per used slot, its pseudo-inverse where a slot's rate does not depend on
+the α's) at every field evaluation, from the α of the last event, until no α moves by more than
+``NEWTON_TOL`` (two iterations when F is affine: no sample slides in two layers at once). The
+forward pass does not depend on α (``z_p = 0``), so neither do the logits, the loss or the margins.
 
 A pair slides while its α stays in [0, 1] and leaves to the active side when α reaches 1, to the
 inactive side when it reaches 0 (located by linear interpolation of α across the step). A pair
 reaching its surface is entered tentatively as a sliding pair; if its equivalent control is
 outside [0, 1] the far side's field carries it on and it *crosses* (since ``d z_p/dt`` is affine in
-``α_p``, this is Filippov's transversality test). The event-driven Tsit5 of
+``α_p``, this is Filippov's transversality test; with several coupled pairs at once the slot
+furthest outside [0, 1] is released first, then the rest re-solved: an active-set step). A pair of
+layer l ≥ 2 whose inputs ``h_{l−1,k}`` all sit at their surfaces (a corner: the sample's last active
+unit below is switching) meets its surface with them; its activation does not matter there and it
+takes the side it moves to. The event-driven Tsit5 of
 :mod:`gflow.backends.switching` integrates between events with the pattern frozen (every stage
 sees one smooth field) and locates events on the cubic Hermite interpolant of each ``z_p``.
 References: Filippov (1988); Utkin (1992); Dieci & Lopez, SIAM J. Numer. Anal. 47 (2009).
