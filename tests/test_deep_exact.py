@@ -156,3 +156,17 @@ def test_plateau_end_ignores_a_transient_dip():
     assert MLI.error_below_from(dip, 1 / 3) == 0.7
     assert MLI.error_below_from(_Steps(2 / 3, [(0.5, 2 / 3, 0.5)]), 1 / 3) is None
     assert MLI.error_below_from(_Steps(0.1, []), 1 / 3) == 0.0
+
+
+def test_coupled_sliding_across_layers_matches_gradient_descent():
+    """r = 5, δ = 0.2: pairs of one sample slide in several layers at once (the equivalent control is
+    multilinear). Releasing two coupled pairs together once sent them across and straight back (a Zeno
+    loop); the flow now reaches the fit, and GD's Richardson extrapolation meets its T."""
+    p = trends.Params(activation="relu", delta=(0.2, 0.1))
+    data = _deep.make_data(p)
+    run = _deep.train(p, 5, 0.2, "last", data)
+    assert run.stats.switching["slide_entries"] > 0
+    Tgd = [_deep.train(dataclasses.replace(p, solver="gd", dt=dt), 5, 0.2, "last", data, check_step=False).T
+           for dt in (0.05, 0.025)]
+    assert abs(Tgd[1] - run.T) < abs(Tgd[0] - run.T)
+    assert abs(2 * Tgd[1] - Tgd[0] - run.T) <= 1e-5 * run.T
