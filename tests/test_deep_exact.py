@@ -170,3 +170,22 @@ def test_coupled_sliding_across_layers_matches_gradient_descent():
            for dt in (0.05, 0.025)]
     assert abs(Tgd[1] - run.T) < abs(Tgd[0] - run.T)
     assert abs(2 * Tgd[1] - Tgd[0] - run.T) <= 1e-5 * run.T
+
+
+def test_entering_pair_starts_newton_at_its_own_root():
+    """r = 5, δ = 0.3, seed 3: with eight pairs sliding, an entering pair's control started at 0.5 found a
+    root outside [0, 1] while both sides pushed in, and the pair chattered across its surface (10⁴
+    crossings before t = 1 856). Started where its own rate vanishes it slides; gradient descent at
+    step 0.0125 lands within 1e−4 of the fit time (GD: 6.4e−5, halving the step: 3.5e−5, measured)."""
+    from gflow import save_grid, solve
+
+    p = trends.Params(activation="relu", seed=3)
+    data = _deep.make_data(p)
+    run = _deep.train(p, 5, 0.3, "last", data)
+    assert run.stats.switching["crossings"] < 3000
+    dims = [p.d] + [p.width] * 4 + [p.k]
+    th0 = F.init_state(dims, 0.3, "last", seed=np.random.default_rng(np.random.SeedSequence([p.seed, 1, 5])))
+    gd = solve(F.vector_field("relu", "last"), th0, 1.1 * run.T, dict(data.args(), margin=jnp.float64(p.margin)),
+               solver="gd", dt=0.0125, events=[_deep._fit_event("relu")], save_ts=save_grid(1.1 * run.T, 10),
+               max_steps=1_000_000)
+    assert abs(gd.event_time("fit") - run.T) <= 1e-4 * run.T

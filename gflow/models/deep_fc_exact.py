@@ -133,29 +133,37 @@ def _zdot(theta, D, args, bias: str):
     return v, pre, dpre, f, df, sc
 
 
-def _equivalent_control(theta, mode: FMode, args, bias: str):
-    """α of the sliding slots: Newton on ``F(α) = (dz_p/dt)_{p ∈ slots} = 0`` (unused slots: α = 0)."""
+def _slot_rates(theta, mode: FMode, al, args, bias: str):
+    """``dz_p/dt`` of every used slot with the slots at ``al`` (0 for unused slots)."""
+    jnp = _jax().numpy
+    dpre = _zdot(theta, _D(mode, al), args, bias)[2]
+    return jnp.where(mode.on, dpre[jnp.where(mode.on, mode.sl, 0), mode.sk, mode.sj], 0.0)
+
+
+def _equivalent_control(theta, mode: FMode, args, bias: str, fixed=None):
+    """α of the sliding slots: Newton on ``F(α) = (dz_p/dt)_{p ∈ slots} = 0`` (unused slots: α = 0;
+    ``fixed`` slots keep ``mode.alpha`` and their rows are dropped)."""
     jax = _jax()
     jnp = jax.numpy
     P = mode.on.shape[0]
+    free = mode.on if fixed is None else mode.on & ~fixed
 
     def resid(al):
-        _, _, dpre, _, _, _ = _zdot(theta, _D(mode, al), args, bias)
-        return jnp.where(mode.on, dpre[jnp.where(mode.on, mode.sl, 0), mode.sk, mode.sj], 0.0)
+        return jnp.where(free, _slot_rates(theta, mode, al, args, bias), 0.0)
 
     def newton(al):
         r, lin = jax.linearize(resid, al)
-        cols = jnp.nonzero(mode.on, size=P, fill_value=0)[0]
+        cols = jnp.nonzero(free, size=P, fill_value=0)[0]
 
-        def column(st):   # ∂F/∂α_i for the used slots only (one JVP each)
+        def column(st):   # ∂F/∂α_i for the free slots only (one JVP each)
             i, J = st
             return i + 1, J.at[:, cols[i]].set(lin(jnp.zeros(P).at[cols[i]].set(1.0)))
 
-        _, J = jax.lax.while_loop(lambda st: st[0] < jnp.sum(mode.on), column, (0, jnp.zeros((P, P))))
-        J = jnp.where(mode.on[:, None] & mode.on[None, :], J, 0.0)
+        _, J = jax.lax.while_loop(lambda st: st[0] < jnp.sum(free), column, (0, jnp.zeros((P, P))))
+        J = jnp.where(free[:, None] & free[None, :], J, 0.0)
         # the pseudo-inverse: a slot whose rate does not depend on the α's (its inputs are 0, a corner)
         # or whose α moves no rate keeps its α (least-squares, minimal change) instead of a singular solve
-        return jnp.where(mode.on, al - jnp.linalg.pinv(J, rtol=PINV_RTOL) @ r, 0.0)
+        return jnp.where(free, al - jnp.linalg.pinv(J, rtol=PINV_RTOL) @ r, jnp.where(mode.on, al, 0.0))
 
     al0 = jnp.where(mode.on, mode.alpha, 0.0)
     def body(st):
@@ -166,7 +174,7 @@ def _equivalent_control(theta, mode: FMode, args, bias: str):
     def more(st):
         return (st[2] < NEWTON_MAX) & (st[1] > NEWTON_TOL)
 
-    return jax.lax.while_loop(more, body, (al0, jnp.where(jnp.any(mode.on), jnp.inf, 0.0), 0))[0]
+    return jax.lax.while_loop(more, body, (al0, jnp.where(jnp.any(free), jnp.inf, 0.0), 0))[0]
 
 
 def _slack(f, Y, margin):
@@ -287,7 +295,20 @@ def _resolve(y, mode: FMode, trig, args, bias: str):
         lambda st: jnp.any(st[6]), enter, (A, S, mode.sl, mode.sk, mode.sj, on, hit, mode.overflow))
     A = jnp.where(S, 0.0, A)
     mode = FMode(A, S, sl, sk, sj, on, alpha, mode.stop | fit, overflow)
-    entering_slot = hit[sl, sk, sj]
+    entering_slot = on & hit[sl, sk, sj]
+    # Newton's start for an entering pair. With pairs of one sample sliding in several layers the
+    # control has several roots; starting at 0.5 found one outside [0, 1] while both sides pushed in,
+    # and the pair chattered across its surface (Model F r = 5, seed 3).
+    # Filippov's test on the one-sided rates (the other slots re-solved): it slides iff both sides push
+    # it in (rate > 0 at α = 0, < 0 at α = 1); then Newton starts where the rate's interpolant vanishes.
+    def rate(a_enter):
+        m = mode._replace(alpha=jnp.where(entering_slot, a_enter, alpha))
+        return _slot_rates(y, m, _equivalent_control(y, m, args, bias, fixed=entering_slot), args, bias)
+
+    r0, r1 = rate(0.0), rate(1.0)
+    slides = (r0 > 0) & (r1 < 0)
+    start = jnp.where(slides, r0 / jnp.where(slides, r0 - r1, 1.0), 0.5)
+    mode = mode._replace(alpha=jnp.where(entering_slot, start, alpha))
 
     def bad_slots(mode, aux):
         return mode.on & ((aux.alpha < -EPS_ALPHA) | (aux.alpha > 1 + EPS_ALPHA))
@@ -308,8 +329,9 @@ def _resolve(y, mode: FMode, trig, args, bias: str):
         return mode, f, aux, n_ev + 1, it + 1
 
     f, aux = _field(y, mode, args, bias)
+    n_start = 2 * jnp.any(entering_slot)
     mode, f, aux, n_ev, _ = jax.lax.while_loop(
-        lambda st: (st[4] < P + 2) & jnp.any(bad_slots(st[0], st[2])), release, (mode, f, aux, 1, 0))
+        lambda st: (st[4] < P + 2) & jnp.any(bad_slots(st[0], st[2])), release, (mode, f, aux, 1 + n_start, 0))
     mode = mode._replace(alpha=jnp.where(mode.on, aux.alpha, 0.0))
     mode = mode._replace(A=jnp.where(deg, (aux.dpre > 0).astype(mode.A.dtype), mode.A))
     f, aux = jax.lax.cond(jnp.any(deg), lambda: _field(y, mode, args, bias), lambda: (f, aux))
