@@ -135,6 +135,42 @@ class Carry(NamedTuple):
     last_pend: Any  # the crossing pairs absorbed by the last accepted step (none: not absorbed)
 
 
+BISECT = 40         # bisections of a cubic Hermite interpolant over a step (θ to 1e-12)
+
+
+def first_crossing(p0, p1, q0, q1):
+    """θ ∈ [0, 1] where the cubic Hermite interpolant over a step (values ``p0``, ``p1`` at its ends,
+    slopes times the step ``q0``, ``q1``) first turns > 0, by bisection (0 if ``p0 > 0``; assumes
+    ``p1 > 0``). Elementwise: models locate their surfaces with it."""
+    jax = _jax()
+    jnp = jax.numpy
+
+    def cubic(th):
+        h00, h10 = 2 * th**3 - 3 * th**2 + 1, th**3 - 2 * th**2 + th
+        h01, h11 = -2 * th**3 + 3 * th**2, th**3 - th**2
+        return h00 * p0 + h10 * q0 + h01 * p1 + h11 * q1
+
+    def bis(_, lh):
+        lo, hi = lh
+        mid = 0.5 * (lo + hi)
+        up = cubic(mid) > 0
+        return jnp.where(up, lo, mid), jnp.where(up, mid, hi)
+
+    _, hi = jax.lax.fori_loop(0, BISECT, bis, (jnp.zeros_like(p0), jnp.ones_like(p0)))
+    return jnp.where(p0 > 0, 0.0, hi)
+
+
+def alpha_exits(a0, a1, on, eps):
+    """Where a sliding pair's equivalent control leaves [0, 1] within the step (linear interpolation
+    of α from ``a0`` to ``a1``; the field is continuous at an exit): ``(θ (inf where none), low, high)``."""
+    jnp = _jax().numpy
+    low = on & (a1 < -eps)
+    high = on & (a1 > 1 + eps)
+    th = jnp.where(low, a0 / jnp.where(a0 - a1 == 0, 1.0, a0 - a1),
+                   jnp.where(high, (1 - a0) / jnp.where(a1 - a0 == 0, 1.0, a1 - a0), jnp.inf))
+    return jnp.where(low | high, jnp.clip(th, 0.0, 1.0), jnp.inf), low, high
+
+
 def _tableau():
     import diffrax
 

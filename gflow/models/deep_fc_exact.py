@@ -47,13 +47,12 @@ from typing import NamedTuple
 import numpy as np
 
 from .._config import jax as _jax
-from ..backends.switching import COUNT_NAMES, SwitchedSystem
+from ..backends.switching import COUNT_NAMES, SwitchedSystem, alpha_exits, first_crossing
 from . import deep_fc as F
 
 EPS_Z = 1e-11      # beyond EPS_Z (relative to the pre-activation's scale) a pair counts as across its surface
 HIT_REL = 1e-3     # ... or beyond HIT_REL·rtol (the solver's own error in z is ~rtol)
 EPS_ALPHA = 1e-9   # α beyond [−EPS_ALPHA, 1 + EPS_ALPHA] ends sliding
-BISECT = 40        # bisections of a cubic Hermite interpolant over a step (θ to 1e-12)
 NEWTON_MAX = 8     # Newton iterations for the equivalent control at an evaluation, at most
 NEWTON_TOL = 1e-12  # ... until no α moves by more than this (two when F is affine: the usual case)
 SLOTS = 32         # sliding pairs tracked at once (default)
@@ -192,33 +191,6 @@ def _field(y, mode: FMode, args, bias: str):
     return v, FAux(pre, dpre, sc, alpha, _slack(f, args["Y"], args["margin"]), dslack)
 
 
-def _first_crossing(p0, p1, q0, q1):
-    """θ ∈ [0, 1] where the cubic Hermite interpolant (values p, slopes q·h) first turns > 0 (by
-    bisection; assumes p1 > 0)."""
-    jax = _jax()
-    jnp = jax.numpy
-
-    def cubic(th):
-        h00, h10 = 2 * th**3 - 3 * th**2 + 1, th**3 - 2 * th**2 + th
-        h01, h11 = -2 * th**3 + 3 * th**2, th**3 - th**2
-        return h00 * p0 + h10 * q0 + h01 * p1 + h11 * q1
-
-    def bis(_, lh):
-        lo, hi = lh
-        mid = 0.5 * (lo + hi)
-        up = cubic(mid) > 0
-        return jnp.where(up, lo, mid), jnp.where(up, mid, hi)
-
-    _, hi = jax.lax.fori_loop(0, BISECT, bis, (jnp.zeros_like(p0), jnp.ones_like(p0)))
-    return jnp.where(p0 > 0, 0.0, hi)
-
-
-def _violation(pre, A, scale):
-    """Signed distance past the surface relative to the pair's scale (> 0: on the wrong side)."""
-    jnp = _jax().numpy
-    return jnp.where(A > 0, -1.0, 1.0) * pre / jnp.maximum(scale, 1e-300)
-
-
 def _locate(aux0: FAux, aux1: FAux, mode: FMode, args, h):
     jnp = _jax().numpy
     eps = args["eps_z"]
@@ -227,19 +199,14 @@ def _locate(aux0: FAux, aux1: FAux, mode: FMode, args, h):
     v0 = sign * aux0.pre * norm - eps
     v1 = sign * aux1.pre * norm - eps
     hit = ~mode.S & (v1 > 0) & (v1 > v0)
-    th_pair = jnp.where(hit, _first_crossing(v0, v1, sign * norm * aux0.dpre * h, sign * norm * aux1.dpre * h),
+    th_pair = jnp.where(hit, first_crossing(v0, v1, sign * norm * aux0.dpre * h, sign * norm * aux1.dpre * h),
                         jnp.inf)
-    a0, a1 = aux0.alpha, aux1.alpha
-    low = mode.on & (a1 < -EPS_ALPHA)
-    high = mode.on & (a1 > 1 + EPS_ALPHA)
-    th_exit = jnp.where(low, a0 / jnp.where(a0 - a1 == 0, 1.0, a0 - a1),
-                        jnp.where(high, (1 - a0) / jnp.where(a1 - a0 == 0, 1.0, a1 - a0), jnp.inf))
-    th_exit = jnp.where(low | high, jnp.clip(th_exit, 0.0, 1.0), jnp.inf)
+    th_exit, low, high = alpha_exits(aux0.alpha, aux1.alpha, mode.on, EPS_ALPHA)
     # fit: every slack ≥ 0 at the end and not at the start; its time is the last slack's crossing
     s0, s1 = aux0.slack, aux1.slack
     fin = jnp.isfinite(s0)
     fit = args["stop_on_fit"] & jnp.all(s1 >= 0) & jnp.any(s0 < 0)
-    th_s = _first_crossing(jnp.where(fin, s0, 1.0), jnp.where(fin, s1, 1.0), aux0.dslack * h, aux1.dslack * h)
+    th_s = first_crossing(jnp.where(fin, s0, 1.0), jnp.where(fin, s1, 1.0), aux0.dslack * h, aux1.dslack * h)
     th_fit = jnp.where(fit, jnp.max(jnp.where(fin & (s0 < 0), th_s, 0.0)), jnp.inf)
     theta = jnp.minimum(jnp.minimum(jnp.min(th_pair), jnp.min(th_exit)), th_fit)
     tol = 1e-9

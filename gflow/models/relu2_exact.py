@@ -47,13 +47,12 @@ from typing import NamedTuple
 import numpy as np
 
 from .._config import jax as _jax
-from ..backends.switching import COUNT_NAMES, SwitchedSystem
+from ..backends.switching import COUNT_NAMES, SwitchedSystem, alpha_exits, first_crossing
 
 EPS_Z = 1e-11      # a pre-activation counts as across its surface beyond EPS_Z·‖x_k‖‖w_j‖ (rounding: ~1e-15)
 HIT_REL = 1e-3     # ... or beyond HIT_REL·rtol: the solver's own error in <w̄_j, x_k> is ~rtol, and a pair
                    # converging onto its surface would otherwise "cross" on that noise again and again
 EPS_ALPHA = 1e-9   # α beyond [−EPS_ALPHA, 1 + EPS_ALPHA] ends sliding
-BISECT = 40        # bisections of the cubic Hermite interpolant of <w_j, x_k> over a step (θ to 1e-12)
 
 INACTIVE, ACTIVE, SLIDING = 0, 1, 2
 
@@ -186,26 +185,8 @@ def _locate(aux0: Aux, aux1: Aux, mode: Mode, args, h, gram: bool):
     sg = sign[k, j] * norm[k, j]
     p0, p1 = v0[k, j], v1[k, j]
     q0, q1 = sg * aux0.dpre[k, j] * h, sg * aux1.dpre[k, j] * h
-
-    def cubic(th):
-        h00, h10 = 2 * th**3 - 3 * th**2 + 1, th**3 - 2 * th**2 + th
-        h01, h11 = -2 * th**3 + 3 * th**2, th**3 - th**2
-        return h00 * p0 + h10 * q0 + h01 * p1 + h11 * q1
-
-    def bis(_, lh):
-        lo, hi = lh
-        mid = 0.5 * (lo + hi)
-        up = cubic(mid) > 0
-        return jnp.where(up, lo, mid), jnp.where(up, mid, hi)
-
-    _, hi = jax.lax.fori_loop(0, BISECT, bis, (jnp.zeros(H), jnp.ones(H)))
-    th_pair = jnp.where(valid, jnp.where(p0 > 0, 0.0, hi), jnp.inf)
-    a0, a1 = aux0.alpha, aux1.alpha
-    low = mode.on & (a1 < -EPS_ALPHA)
-    high = mode.on & (a1 > 1 + EPS_ALPHA)
-    th_exit = jnp.where(low, a0 / jnp.where(a0 - a1 == 0, 1.0, a0 - a1),
-                        jnp.where(high, (1 - a0) / jnp.where(a1 - a0 == 0, 1.0, a1 - a0), jnp.inf))
-    th_exit = jnp.where(low | high, jnp.clip(th_exit, 0.0, 1.0), jnp.inf)
+    th_pair = jnp.where(valid, first_crossing(p0, p1, q0, q1), jnp.inf)
+    th_exit, low, high = alpha_exits(aux0.alpha, aux1.alpha, mode.on, EPS_ALPHA)
     theta = jnp.minimum(jnp.min(th_pair), jnp.min(th_exit))
     tol = 1e-9
     rows = jnp.where(valid, k, n)
