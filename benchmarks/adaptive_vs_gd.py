@@ -30,7 +30,7 @@ from gflow import SolverError, solve
 from gflow._config import jax as _jax
 from gflow.data.classes import class_dataset
 from gflow.models import homogeneous as H
-from theory_checks.plateau._flow import FlowParams, events_for, initial_gaussian
+from gflow.flows.plateau import FlowParams, events_for, initial_gaussian
 
 _jax()
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from gflow._config import jax as _jax
 from gflow.models import relu2 as R
-from theory_checks.simplicity._common import _gd
+from gflow.flows.simplicity import _gd
 
 
 def timed(fn, *args, repeat=3):

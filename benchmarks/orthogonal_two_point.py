@@ -12,17 +12,17 @@ import numpy as np
 
 from gflow import solve
 from gflow.models import relu2 as R
-from theory_checks.orthogonal import _flow
+from gflow.flows import orthogonal as flow
 
 
 def main():
-    p = _flow.OrthoParams(lam=(1e-6 / np.sqrt(60),))
-    data = _flow.make_data(p)
+    p = flow.OrthoParams(lam=(1e-6 / np.sqrt(60),))
+    data = flow.make_data(p)
     _, s, g = R.init(p.m, 2, 1.0, seed=np.random.default_rng(np.random.SeedSequence([p.seed, 1])))
     lam = p.lam[0]
     y0 = R.from_draws(g, s, lam)
-    events = _flow.events_for("spherical")[2:4]  # half1, half2: each group at half its capacity
-    run = _flow.run_flow(p, lam, data, (s, g))  # builds the args (capacities, masks)
+    events = flow.events_for("spherical")[2:4]  # half1, half2: each group at half its capacity
+    run = flow.run_flow(p, lam, data, (s, g))  # builds the args (capacities, masks)
     import jax.numpy as jnp  # noqa: F401
 
     args = dict(data.args(s), S1=jnp.asarray(np.isin(np.arange(p.m), run.sets["S1"])),
@@ -47,7 +47,7 @@ def main():
           "≈ iterations", {n: round(500 * ref.event_time(n)) for n in ("half1", "half2")})
     costs = {}
     for lam_ in (1e-6, 1e-30, 1e-100):
-        r = _flow.run_sweep(_flow.OrthoParams(lam=(lam_,)))[0]
+        r = flow.run_sweep(flow.OrthoParams(lam=(lam_,)))[0]
         costs[lam_] = (r.traj.stats.rhs_evals, r.traj.stats.wall_s, r.t_end)
     for lam_, (e, w, t) in costs.items():
         print(f"λ = {lam_:g}: {e} evals, {w:.3f} s to t = {t:.4g} "

@@ -105,7 +105,7 @@ def gaussian_bench():
 
 
 def many_samples_bench():
-    from theory_checks.simplicity._common import SimParams, problem
+    from gflow.flows.simplicity import SimParams, problem
     from theory_checks.simplicity.theorem2 import sums
 
     p = SimParams()
@@ -146,10 +146,11 @@ def model_f_bench():
 
     from gflow.models import deep_fc as F
     from gflow.models.deep_fc_exact import solve_model_f
-    from theory_checks.plateau import _deep, theorem1
+    from gflow.flows import deep as deep
+    from theory_checks.plateau import theorem1
 
     p = theorem1.Params(activation="relu")
-    data = _deep.make_data(p)
+    data = deep.make_data(p)
     dims = [p.d] + [p.width] * (p.r - 1) + [p.k]
     th0 = F.init_state(dims, p.delta[0], "last", seed=np.random.default_rng(np.random.SeedSequence([p.seed, 1, p.r])))
     Y = np.eye(p.k)[data.labels]
@@ -170,7 +171,7 @@ def model_f_bench():
               f"T error {abs(tr.event_time('fit') - T) / T:.1e}")
     for dt in (0.1, 0.05, 0.025, 0.0125):
         t0 = time.perf_counter()
-        run = _deep.train(dataclasses.replace(p, solver="gd", dt=dt), p.r, p.delta[0], "last", data, check_step=False)
+        run = deep.train(dataclasses.replace(p, solver="gd", dt=dt), p.r, p.delta[0], "last", data, check_step=False)
         print(f"  GD step {dt:<6g}: {run.stats.rhs_evals:>7} evals {time.perf_counter() - t0:6.2f} s  "
               f"T error {abs(run.T - T) / T:.1e}")
 

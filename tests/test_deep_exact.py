@@ -11,7 +11,8 @@ from gflow.data.clusters import cluster_dataset
 from gflow.errors import InputError
 from gflow.models import deep_fc as F
 from gflow.models import deep_fc_exact as FE
-from theory_checks.plateau import _deep, theorem1, trends
+from gflow.flows import deep as deep
+from theory_checks.plateau import theorem1, trends
 
 from helpers import failing
 
@@ -22,7 +23,7 @@ P = theorem1.Params(activation="relu")
 
 
 def _problem(p=P, r=3, delta=None):
-    data = _deep.make_data(p)
+    data = deep.make_data(p)
     dims = [p.d] + [p.width] * (r - 1) + [p.k]
     rng = np.random.default_rng(np.random.SeedSequence([p.seed, 1, r]))
     return data, F.init_state(dims, p.delta[0] if delta is None else delta, "last", seed=rng)
@@ -69,7 +70,7 @@ def test_gradient_descent_converges_to_the_exact_flow(exact):
     halves with the step, and its Richardson extrapolation meets the exact flow."""
     data, _ = _problem()
     T = exact[1e-10].event_time("fit")
-    Tgd = [_deep.train(dataclasses.replace(P, solver="gd", dt=dt), P.r, P.delta[0], "last", data,
+    Tgd = [deep.train(dataclasses.replace(P, solver="gd", dt=dt), P.r, P.delta[0], "last", data,
                        check_step=False).T for dt in (0.1, 0.05, 0.025)]
     err = [abs(t - T) for t in Tgd]
     assert 1.6 < err[0] / err[1] < 2.5 and 1.6 < err[1] / err[2] < 2.5
@@ -163,10 +164,10 @@ def test_coupled_sliding_across_layers_matches_gradient_descent():
     multilinear). Releasing two coupled pairs together once sent them across and straight back (a Zeno
     loop); the flow now reaches the fit, and GD's Richardson extrapolation meets its T."""
     p = trends.Params(activation="relu", delta=(0.2, 0.1))
-    data = _deep.make_data(p)
-    run = _deep.train(p, 5, 0.2, "last", data)
+    data = deep.make_data(p)
+    run = deep.train(p, 5, 0.2, "last", data)
     assert run.stats.switching["slide_entries"] > 0
-    Tgd = [_deep.train(dataclasses.replace(p, solver="gd", dt=dt), 5, 0.2, "last", data, check_step=False).T
+    Tgd = [deep.train(dataclasses.replace(p, solver="gd", dt=dt), 5, 0.2, "last", data, check_step=False).T
            for dt in (0.05, 0.025)]
     assert abs(Tgd[1] - run.T) < abs(Tgd[0] - run.T)
     assert abs(2 * Tgd[1] - Tgd[0] - run.T) <= 1e-5 * run.T
@@ -180,12 +181,12 @@ def test_entering_pair_starts_newton_at_its_own_root():
     from gflow import save_grid, solve
 
     p = trends.Params(activation="relu", seed=3)
-    data = _deep.make_data(p)
-    run = _deep.train(p, 5, 0.3, "last", data)
+    data = deep.make_data(p)
+    run = deep.train(p, 5, 0.3, "last", data)
     assert run.stats.switching["crossings"] < 3000
     dims = [p.d] + [p.width] * 4 + [p.k]
     th0 = F.init_state(dims, 0.3, "last", seed=np.random.default_rng(np.random.SeedSequence([p.seed, 1, 5])))
     gd = solve(F.vector_field("relu", "last"), th0, 1.1 * run.T, dict(data.args(), margin=jnp.float64(p.margin)),
-               solver="gd", dt=0.0125, events=[_deep._fit_event("relu")], save_ts=save_grid(1.1 * run.T, 10),
+               solver="gd", dt=0.0125, events=[deep._fit_event("relu")], save_ts=save_grid(1.1 * run.T, 10),
                max_steps=1_000_000)
     assert abs(gd.event_time("fit") - run.T) <= 1e-4 * run.T

@@ -14,7 +14,8 @@ from gflow.bounds import orthogonal as B
 from gflow.data import orthogonal as OD
 from gflow.errors import InputError
 from gflow.models import relu2 as R
-from theory_checks.orthogonal import _flow, fact1, lemma2, lemma3, lemma4, lemma5, theorem1
+from gflow.flows import orthogonal as flow
+from theory_checks.orthogonal import fact1, lemma2, lemma3, lemma4, lemma5, theorem1
 
 from helpers import failing
 
@@ -47,9 +48,9 @@ def test_spherical_field_is_the_chain_rule_of_the_cartesian_one():
 
 
 def test_coordinates_agree_and_balancedness_is_conserved():
-    p = _flow.OrthoParams(lam=(1e-3,), rtol=1e-11, atol=1e-16)
-    sph = _flow.run_sweep(p)[0]
-    cart = _flow.run_sweep(dataclasses.replace(p, coords="cartesian"))[0]
+    p = flow.OrthoParams(lam=(1e-3,), rtol=1e-11, atol=1e-16)
+    sph = flow.run_sweep(p)[0]
+    cart = flow.run_sweep(dataclasses.replace(p, coords="cartesian"))[0]
     for name in ("half1", "half2", "plateau_start", "plateau_end"):
         assert abs(sph.t(name) - cart.t(name)) / sph.t(name) < 1e-6, name
     a, W = cart.cart()
@@ -59,16 +60,16 @@ def test_coordinates_agree_and_balancedness_is_conserved():
 
 
 def test_tiny_lambda_costs_what_a_moderate_one_costs():
-    p = _flow.OrthoParams(lam=(1e-6,))
-    small = _flow.run_sweep(dataclasses.replace(p, lam=(1e-30,)))[0]
-    moderate = _flow.run_sweep(p)[0]
+    p = flow.OrthoParams(lam=(1e-6,))
+    small = flow.run_sweep(dataclasses.replace(p, lam=(1e-30,)))[0]
+    moderate = flow.run_sweep(p)[0]
     assert small.traj.stats.rhs_evals < 2 * moderate.traj.stats.rhs_evals
     assert abs(small.t("half2") / small.pred["t_second"] - 1) < 0.05
 
 
 def test_cartesian_refuses_a_meaningless_tolerance():
     with pytest.raises(InputError, match="cannot be trusted"):
-        _flow.run_sweep(_flow.OrthoParams(lam=(1e-30,), coords="cartesian", atol=1e-9))
+        flow.run_sweep(flow.OrthoParams(lam=(1e-30,), coords="cartesian", atol=1e-9))
 
 
 def test_assumption_messages():
@@ -79,7 +80,7 @@ def test_assumption_messages():
     with pytest.raises(InputError, match="Assumption 2"):
         OD.check_assumptions(OD.OrthoData(np.eye(2), np.array([1.0, -1.0]), "sym"), g, s)
     with pytest.raises(InputError, match="Assumption 3"):
-        _flow.run_flow(_flow.OrthoParams(), 1e-10, draws=(s, g))
+        flow.run_flow(flow.OrthoParams(), 1e-10, draws=(s, g))
 
 
 def test_logistic_and_min_norm_closed_forms():
@@ -95,7 +96,7 @@ def test_logistic_and_min_norm_closed_forms():
 
 @pytest.fixture(scope="module")
 def default_runs():
-    return _flow.run_sweep(_flow.OrthoParams())
+    return flow.run_sweep(flow.OrthoParams())
 
 
 @pytest.mark.parametrize("mod", [lemma2, lemma3, fact1, lemma4, lemma5])
@@ -132,8 +133,8 @@ def test_fact1_finds_a_strict_saddle_and_two_saddles(default_runs):
 
 def test_orthonormal_data():
     """Orthonormal data with two samples per sign: every check passes and two saddles are visited."""
-    p = _flow.OrthoParams(dataset="orthonormal", n=4, d=6, m=80)
-    runs = _flow.run_sweep(p)
+    p = flow.OrthoParams(dataset="orthonormal", n=4, d=6, m=80)
+    runs = flow.run_sweep(p)
     for mod in (lemma2, lemma3, fact1, lemma4, lemma5):
         assert failing(mod.rows(p, runs)[0]) == [], mod.ID
     assert "saddles visited: 2" in fact1.rows(p, runs)[1][0]
@@ -142,16 +143,16 @@ def test_orthonormal_data():
 # --- falsification ---------------------------------------------------------------------
 
 def test_large_lambda_has_no_separated_plateau():
-    p = _flow.OrthoParams(lam=(1e-6 / np.sqrt(60),))
-    rows, _ = fact1.rows(p, _flow.run_sweep(p))
+    p = flow.OrthoParams(lam=(1e-6 / np.sqrt(60),))
+    rows, _ = fact1.rows(p, flow.run_sweep(p))
     assert "plateau.window" in failing(rows)
 
 
 def test_empty_s_minus_never_fits_the_negative_label():
-    p = _flow.OrthoParams()
+    p = flow.OrthoParams()
     _, s, g = R.init(p.m, 2, 1.0, seed=0)
     s = np.ones_like(s)  # no negative output neuron at all: S_{−,1} is empty
-    run = _flow.run_flow(p, 1e-30, draws=(s, g), require_assumption3=False)
+    run = flow.run_flow(p, 1e-30, draws=(s, g), require_assumption3=False)
     assert "t3.exists" in failing(lemma4.rows(p, [run])[0])
     assert "zero_loss" in failing(theorem1.rows(theorem1.Params(lam=(1e-30,)), [run])[0])
     assert set(failing(lemma5.rows(p, [run])[0])) == {"pl.ball", "pl.ratio", "pl.rate"}
@@ -187,7 +188,7 @@ def _sph_tamper(run, rho=None, wbar=None):
 
 def test_lemma2_rows_fail_on_tampered_runs(default_runs):
     run = default_runs[0]
-    i = _flow.index_at(run, run.pred["t1"])
+    i = flow.index_at(run, run.pred["t1"])
     S2 = run.sets["S2"]
     assert failing(lemma2.rows(lemma2.Params(), [_sph_tamper(run, wbar=lambda w: (w.__setitem__((i, S2), -w[i, S2]), w)[1])])[0]) \
         == ["alignment.minus"]
@@ -204,7 +205,7 @@ def test_lemma3_t2_fails_when_the_first_fit_never_happens(default_runs):
 
 def test_lemma4_frozen_group_fails_when_it_moves(default_runs):
     run = default_runs[0]
-    i3 = _flow.index_at(run, run.t("t3"))
+    i3 = flow.index_at(run, run.t("t3"))
     S1 = run.sets["S1"]
     moved = _sph_tamper(run, rho=lambda r: (r.__setitem__((i3, S1), r[i3, S1] + 1.0), r)[1])
     assert failing(lemma4.rows(lemma4.Params(), [moved])[0]) == ["frozen_first_group"]
@@ -241,7 +242,7 @@ def test_fact1_strict_fails_at_a_minimum(default_runs):
 def test_theorem1_min_norm_rows_fail_at_large_lambda():
     """λ = 0.5, 0.1: far from the small-init limit the flow's interpolator is not min-norm."""
     p = theorem1.Params(lam=(0.5, 0.1))
-    bad = set(failing(theorem1.rows(p, _flow.run_sweep(p))[0]))
+    bad = set(failing(theorem1.rows(p, flow.run_sweep(p))[0]))
     assert "min_norm.limit" in bad and bad <= {"min_norm.limit", "min_norm.trend"}
 
 
@@ -249,7 +250,7 @@ def test_theorem1_trend_fails_when_a_middle_lambda_is_further_from_min_norm():
     """The middle λ's final state rescaled a → 2a, w → w/2 (same predictor, same loss, larger
     norm): the gap no longer decreases with λ; the smallest λ still meets the limit."""
     p = theorem1.Params(lam=(1e-4, 1e-8, 1e-30))
-    runs = _flow.run_sweep(p)
+    runs = flow.run_sweep(p)
     mid = runs[1]
     a, W = mid.cart()
     a, W = a.copy(), W.copy()

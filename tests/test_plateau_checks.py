@@ -9,17 +9,18 @@ import pytest
 
 from gflow.bounds import plateau as B
 from gflow.bounds.plateau import predicted_t1, sympy_tensor_power
-from theory_checks.plateau import _flow, prop1, tensor_power, theorem2
+from gflow.flows import plateau as flow
+from theory_checks.plateau import prop1, tensor_power, theorem2
 
 from helpers import failing
 
-DEFAULT = _flow.FlowParams()
+DEFAULT = flow.FlowParams()
 PROP1_AT_DEFAULTS = {"t-s.lower"}  # the paper's log-law lower side: the fits support δ^−(r−2) (a finding)
 
 
 @pytest.fixture(scope="module")
 def default_runs():
-    return _flow.run_sweep(DEFAULT)
+    return flow.run_sweep(DEFAULT)
 
 
 def tamper(run, W=None, b=None, events=None):
@@ -79,14 +80,14 @@ NOISY = dataclasses.replace(DEFAULT, sigma=0.05, d=50, n_samples=40, delta=(0.1,
 
 @pytest.fixture(scope="module")
 def noisy_runs():
-    return _flow.run_sweep(NOISY)
+    return flow.run_sweep(NOISY)
 
 
 def test_noisy_data_reports_the_hypotheses_it_misses(noisy_runs):
     """σ > 0 (the full N-sample flow) at a CI-sized d: the noise hypotheses apply and are
     missed (d ≥ δ^−(2r−2) asks for 10^6 and more); Theorem 2's claims still hold, and
     Proposition 1's noise rows are checked, not n/a."""
-    hyps = {h.statement: h for h in _flow.standard_hypotheses(NOISY, noisy_runs)}
+    hyps = {h.statement: h for h in flow.standard_hypotheses(NOISY, noisy_runs)}
     for name in ("d ≥ δ^−(2r−2)", "N ≥ δ^−(r−1)"):
         assert hyps[name].applies and not hyps[name].met
     rows, _, not_checked = theorem2.rows(NOISY, noisy_runs)
@@ -102,7 +103,7 @@ EQUAL = dataclasses.replace(DEFAULT, init="equal", delta=(0.1, 0.05), horizon=2.
 
 def test_theorem2_T_upper_fails_with_equal_initial_weights():
     """Equal W_ii(0): all classes are learned together, by symmetry no bias gap ever opens."""
-    rows, _, _ = theorem2.rows(EQUAL, _flow.run_sweep(EQUAL))
+    rows, _, _ = theorem2.rows(EQUAL, flow.run_sweep(EQUAL))
     assert {"T.upper", "learning_order"} <= set(failing(rows))
 
 
@@ -208,7 +209,7 @@ def test_prop1_phase_order_fails_with_a_missing_event_and_the_rows_go_on(default
 def test_prop1_phase_order_fails_when_phases_overlap():
     """A large δ (W_ii(0) above µ0 for some class): t_i = 0 = s_i, the phases overlap."""
     p = dataclasses.replace(DEFAULT, delta=(0.9, 0.6))
-    assert "phase_order" in prop1_failing(_flow.run_sweep(p), p)
+    assert "phase_order" in prop1_failing(flow.run_sweep(p), p)
 
 
 def warp(run, knots_fn):
@@ -261,7 +262,7 @@ def test_prop1_durations_shrinking_fail_the_lower_sides(default_runs):
 def test_prop1_undecided_range_fails_both_exclusive_rows():
     """Two δ cannot decide between the laws: both exclusive rows say so and fail."""
     p = dataclasses.replace(DEFAULT, delta=(0.1, 0.05))
-    rows = prop1.rows(p, _flow.run_sweep(p))[0]
+    rows = prop1.rows(p, flow.run_sweep(p))[0]
     by = {r.id: r for r in rows}
     assert {"t-s.lower", "t-s.upper_no_log"} <= set(failing(rows))
     assert "undecided on this range" in by["t-s.upper_no_log"].note
@@ -347,7 +348,7 @@ def test_prop1_noise_rows_fail_outside_their_hypotheses(noisy_runs):
     misses both (reported). Both noise rows say so."""
     bad = set(failing(prop1.rows(NOISY, noisy_runs)[0]))
     assert {"movement.noise_corr", "movement.noise_vs_offdiag"} <= bad
-    assert not _flow.standard_hypotheses(NOISY, noisy_runs)[2].met
+    assert not flow.standard_hypotheses(NOISY, noisy_runs)[2].met
 
 
 # --- tensor_power: falsification -----------------------------------------------------------
@@ -383,7 +384,7 @@ def test_tensor_power_solver_row_fails_against_a_wrong_closed_form(monkeypatch):
 def test_lemma12_rates_fail_when_mu0_is_not_small():
     """With µ0 = 0.9, 1 − u_1 drifts ≈ 19 % below 1 − 1/k before t_1: outside the proof's band η."""
     p = dataclasses.replace(tensor_power.Params(), mu0=0.9)
-    bad = tp_failing(_flow.run_sweep(p), p)
+    bad = tp_failing(flow.run_sweep(p), p)
     assert "lemma12.rates" in bad and bad <= {"lemma12.rates", "lemma12.conclusion"}
 
 

@@ -9,7 +9,8 @@ from gflow._config import jax as _jax
 from gflow.data.clusters import cluster_dataset
 from gflow.errors import InputError
 from gflow.models import deep_fc as F
-from theory_checks.plateau import _deep, theorem1, trends
+from gflow.flows import deep as deep
+from theory_checks.plateau import theorem1, trends
 
 from helpers import failing
 
@@ -46,7 +47,7 @@ P1 = theorem1.Params()
 
 @pytest.fixture(scope="module")
 def trained():
-    return _deep.train(P1, P1.r, P1.delta[0])
+    return deep.train(P1, P1.r, P1.delta[0])
 
 
 def test_theorem1_passes_at_defaults(trained):
@@ -59,10 +60,10 @@ def test_gradient_descent_reports_its_step_accuracy():
     """Model F on gradient descent: one half-step rerun (not a cascade), its change of T as a
     hypothesis; a coarse step misses it."""
     p = dataclasses.replace(P1, solver="gd", dt=2.0, k=2, n_samples=8, width=4, delta=(0.3,), margin=0.5)
-    run = _deep.train(p, p.r, p.delta[0])
-    hyp = _deep.gd_hypothesis(p, [run])[0]
+    run = deep.train(p, p.r, p.delta[0])
+    hyp = deep.gd_hypothesis(p, [run])[0]
     assert np.isfinite(run.gd_change) and hyp.measured == run.gd_change
-    fine = _deep.train(dataclasses.replace(p, dt=0.05), p.r, p.delta[0])
+    fine = deep.train(dataclasses.replace(p, dt=0.05), p.r, p.delta[0])
     assert fine.gd_change < run.gd_change
 
 

@@ -12,7 +12,8 @@ import pytest
 from gflow._config import jax as _jax
 from gflow.interpolation import MLI, interpolate
 from gflow.models import homogeneous as H
-from theory_checks.plateau import _flow, bias_lemmas, theorem3
+from gflow.flows import plateau as flow
+from theory_checks.plateau import bias_lemmas, theorem3
 
 from helpers import failing
 
@@ -22,7 +23,7 @@ P3 = theorem3.Params()
 
 @pytest.fixture(scope="module")
 def runs():
-    return _flow.run_sweep(P3)
+    return flow.run_sweep(P3)
 
 
 def test_interpolate_endpoints_and_homogeneous_bias():

@@ -169,7 +169,7 @@ def test_bad_input_is_refused(mutate, msg):
 
 def _many_samples(n=300, d=3, m=20, seed=0):
     """N ≫ d: every neuron's hyperplane sweeps over many samples (the simplicity paper's regime)."""
-    from theory_checks.simplicity._common import SimParams, problem
+    from gflow.flows.simplicity import SimParams, problem
 
     p = SimParams(d=d, m=m)
     X, y, a, W = problem(p, n, seed)

@@ -83,7 +83,7 @@ def test_threshold_interpolation_row_fails_when_the_grid_starts_above_it():
 
 def test_batched_repetitions_equal_sequential_ones():
     """Same-shape points as one vmapped gradient descent give the sequential results exactly."""
-    from theory_checks.simplicity._common import SimParams, train_final
+    from gflow.flows.simplicity import SimParams, train_final
 
     p = SimParams(d=3, m=20, t_max=50.0)
     seq = train_final(p, 40, reps=3, batched=False)

@@ -23,11 +23,11 @@ from gflow._config import jax as _jax
 from gflow.models import relu2 as R
 from gflow.report import Report, Row
 
-from . import _flow
+from gflow.flows import orthogonal as flow
 
 ID = "orthogonal.fact1"
 TITLE = "a strict saddle θ_S ≠ 0 between the two fits, on the predicted window"
-Params = _flow.OrthoParams
+Params = flow.OrthoParams
 STRICT_TOL = 1e-8  # a Hessian eigenvalue counts as negative below −STRICT_TOL·max|eigenvalue|
 
 
@@ -54,14 +54,14 @@ def _loss_fns(data, kink: float = 1e-9):
             jax.jit(jax.jacfwd(grad), static_argnums=1))
 
 
-def refine_saddle(run: _flow.OrthoRun, t_mid: float, iters: int = 60):
+def refine_saddle(run: flow.OrthoRun, t_mid: float, iters: int = 60):
     """The stationary point next to the state at ``t_mid``: the unfitted neurons set to 0 (every
     gradient component on a zero neuron vanishes), then Newton on ``∇L = 0`` over the fitted
     group's coordinates only (least-squares steps, backtracking on ‖∇L‖).
     Returns (θ_S flat, ‖∇L(θ_S)‖ over all coordinates, L(θ_S))."""
     loss, grad, hess = _loss_fns(run.data, float(run.kink))
     a, W = run.cart()
-    i = _flow.index_at(run, t_mid)
+    i = flow.index_at(run, t_mid)
     m, d = W.shape[1], W.shape[2]
     keep = np.zeros(m, bool)
     keep[run.sets["S1"]] = True
@@ -84,20 +84,20 @@ def refine_saddle(run: _flow.OrthoRun, t_mid: float, iters: int = 60):
     return x, float(np.linalg.norm(np.asarray(grad(x, m)))), float(loss(x, m))
 
 
-def saddle_spectrum(run: _flow.OrthoRun, theta_s: np.ndarray, t_mid: float) -> np.ndarray:
+def saddle_spectrum(run: flow.OrthoRun, theta_s: np.ndarray, t_mid: float) -> np.ndarray:
     _, _, hess = _loss_fns(run.data, float(run.kink))
     m = len(run.s)
     d = run.data.X.shape[1]
     a, W = theta_s[:m].copy(), theta_s[m:].reshape(m, d).copy()
     _, wbar = run.geometry()
-    i = _flow.index_at(run, t_mid)
+    i = flow.index_at(run, t_mid)
     off = np.setdiff1d(np.arange(m), run.sets["S1"])
     W[off] = 1e-12 * wbar[i][off]
     a[off] = 1e-12 * run.s[off]
     return np.linalg.eigvalsh(np.asarray(hess(np.concatenate([a, W.ravel()]), m)))
 
 
-def saddles_visited(run: _flow.OrthoRun) -> int:
+def saddles_visited(run: flow.OrthoRun) -> int:
     """Maximal stretches of saved times with ‖∇L‖ ≤ 1e−3·max‖∇L‖ while the loss is still
     above the final loss + 1e−6 (stationary, not yet the minimum)."""
     _, grad, _ = _loss_fns(run.data, float(run.kink))
@@ -148,8 +148,8 @@ def rows(p: Params, runs) -> tuple[list[Row], list[str]]:
 
 
 def run(p: Params, progress=None) -> Report:
-    runs = _flow.run_sweep(p, progress)
-    return _flow.report(ID, TITLE, p, runs, *rows(p, runs))
+    runs = flow.run_sweep(p, progress)
+    return flow.report(ID, TITLE, p, runs, *rows(p, runs))
 
 
-plot = _flow.plot
+plot = flow.plot

@@ -11,15 +11,15 @@ import numpy as np
 
 from gflow.report import Report, Row
 
-from . import _flow
+from gflow.flows import orthogonal as flow
 
 ID = "orthogonal.lemma2"
 TITLE = "early alignment at t1 = −ε ln λ/‖D−‖"
-Params = _flow.OrthoParams
+Params = flow.OrthoParams
 
 
-def slacks(p: Params, run: _flow.OrthoRun) -> tuple[float, float, float]:
-    i = _flow.index_at(run, run.pred["t1"])
+def slacks(p: Params, run: flow.OrthoRun) -> tuple[float, float, float]:
+    i = flow.index_at(run, run.pred["t1"])
     rho, wbar = run.geometry()
     g1, g2 = run.groups
     lam, eps, ratio = run.lam, p.eps, run.pred["ratio"]
@@ -40,8 +40,8 @@ def rows(p: Params, runs) -> tuple[list[Row], list[str]]:
 
 
 def run(p: Params, progress=None) -> Report:
-    runs = _flow.run_sweep(p, progress)
-    return _flow.report(ID, TITLE, p, runs, *rows(p, runs))
+    runs = flow.run_sweep(p, progress)
+    return flow.report(ID, TITLE, p, runs, *rows(p, runs))
 
 
-plot = _flow.plot
+plot = flow.plot

@@ -15,21 +15,21 @@ import numpy as np
 from gflow.bounds.orthogonal import logistic
 from gflow.report import Report, Row
 
-from . import _flow
+from gflow.flows import orthogonal as flow
 
 ID = "orthogonal.lemma3"
 TITLE = "first group fitted by t2 ≤ −(1+3ε) ln λ/‖D+‖; logistic growth of Σ‖w_j‖²"
-Params = _flow.OrthoParams
+Params = flow.OrthoParams
 LOGISTIC_TOL = 0.05
 
 
-def logistic_error(run: _flow.OrthoRun) -> float:
+def logistic_error(run: flow.OrthoRun) -> float:
     """Max relative error of U+(t) against the logistic from t1 until U+ reaches 99 % of capacity."""
     g1, _ = run.groups
     rho, _ = run.geometry()
     U = np.exp(2 * rho[:, run.sets["S1"]]).sum(axis=1)
     ts = run.traj.ts
-    i0 = _flow.index_at(run, run.pred["t1"])
+    i0 = flow.index_at(run, run.pred["t1"])
     reached = U >= 0.99 * g1.capacity
     last = int(np.argmax(reached)) if reached.any() else len(ts) - 1  # never reached: compare to the end
     sel = (ts >= ts[i0]) & (np.arange(len(ts)) <= last)
@@ -38,7 +38,7 @@ def logistic_error(run: _flow.OrthoRun) -> float:
 
 
 def rows(p: Params, runs) -> tuple[list[Row], list[str]]:
-    out = [_flow.event_before_bound_row(runs, "t2", "t2_bound", "(i)–(iii) hold together at some t2 ≤ −(1+3ε) ln λ/‖D+‖")]
+    out = [flow.event_before_bound_row(runs, "t2", "t2_bound", "(i)–(iii) hold together at some t2 ≤ −(1+3ε) ln λ/‖D+‖")]
     err = np.array([logistic_error(r) for r in runs])
     out.append(Row("logistic", "U+ = Σ_{S+,1} ‖w_j‖² follows U̇ = 2‖D+‖U(1 − U/U+*) from t1 (max relative error "
                    "until 99 % of capacity)", float(err.max()), f"≤ {LOGISTIC_TOL}", bool(err.max() <= LOGISTIC_TOL)))
@@ -48,8 +48,8 @@ def rows(p: Params, runs) -> tuple[list[Row], list[str]]:
 
 
 def run(p: Params, progress=None) -> Report:
-    runs = _flow.run_sweep(p, progress)
-    return _flow.report(ID, TITLE, p, runs, *rows(p, runs))
+    runs = flow.run_sweep(p, progress)
+    return flow.report(ID, TITLE, p, runs, *rows(p, runs))
 
 
-plot = _flow.plot
+plot = flow.plot

@@ -12,22 +12,22 @@ import numpy as np
 
 from gflow.report import Report, Row
 
-from . import _flow
+from gflow.flows import orthogonal as flow
 
 ID = "orthogonal.lemma4"
 TITLE = "second group fitted by t3 ≤ −(1+3rε) ln λ/‖D−‖, first group frozen"
-Params = _flow.OrthoParams
+Params = flow.OrthoParams
 
 
 def rows(p: Params, runs) -> tuple[list[Row], list[str]]:
-    out = [_flow.event_before_bound_row(runs, "t3", "t3_bound", "(i), (ii), (iv) hold together at some t3 ≤ −(1+3rε) ln λ/‖D−‖")]
+    out = [flow.event_before_bound_row(runs, "t3", "t3_bound", "(i), (ii), (iv) hold together at some t3 ≤ −(1+3rε) ln λ/‖D−‖")]
     moves = []
     for r in runs:
         if r.t("t2") is None or r.t("t3") is None:
             moves.append(np.inf)
             continue
         _, W = r.cart()
-        i2, i3 = _flow.index_at(r, r.t("t2")), _flow.index_at(r, r.t("t3"))
+        i2, i3 = flow.index_at(r, r.t("t2")), flow.index_at(r, r.t("t3"))
         move = np.linalg.norm(W[i3][r.sets["S1"]] - W[i2][r.sets["S1"]], axis=1).max()
         moves.append(float(move - r.lam ** (p.eps / 15)))
     moves = np.array(moves)
@@ -38,8 +38,8 @@ def rows(p: Params, runs) -> tuple[list[Row], list[str]]:
 
 
 def run(p: Params, progress=None) -> Report:
-    runs = _flow.run_sweep(p, progress)
-    return _flow.report(ID, TITLE, p, runs, *rows(p, runs))
+    runs = flow.run_sweep(p, progress)
+    return flow.report(ID, TITLE, p, runs, *rows(p, runs))
 
 
-plot = _flow.plot
+plot = flow.plot

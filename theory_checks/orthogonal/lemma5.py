@@ -39,7 +39,7 @@ from gflow._config import jax as _jax
 from gflow.errors import InputError
 from gflow.report import Hypothesis, Report, Row
 
-from . import _flow
+from gflow.flows import orthogonal as flow
 from .fact1 import _loss_fns
 
 ID = "orthogonal.lemma5"
@@ -47,7 +47,7 @@ TITLE = "local PL inequality ‖∇L‖²/L ≥ ‖D−‖ on a ball around θ*,
 
 
 @dataclasses.dataclass(frozen=True)
-class Params(_flow.OrthoParams):
+class Params(flow.OrthoParams):
     pl_radius: float | None = None   # ball radius; default min(λ^(ε/40), 0.9·ρ_max) (derived) [--pl-radius]
     n_states: int = 2000             # states sampled from the ball per λ [--n-states]
 
@@ -59,19 +59,19 @@ class Params(_flow.OrthoParams):
             raise InputError(f"n-states must be an integer between 10 and 10^6, got {self.n_states}")
 
 
-def rho_max(run: _flow.OrthoRun) -> float:
+def rho_max(run: flow.OrthoRun) -> float:
     """The largest radius on which the PL inequality can hold (module docstring)."""
     g1, g2 = run.groups
     return float(min((1 - 0.5 * np.sqrt(g2.norm / g.norm)) * np.sqrt(2 * g.capacity) for g in (g1, g2)))
 
 
-def radius(p: _flow.OrthoParams, run: _flow.OrthoRun) -> float:
+def radius(p: flow.OrthoParams, run: flow.OrthoRun) -> float:
     """The ball's radius in force (plain :class:`OrthoParams` get the derived default)."""
     given = getattr(p, "pl_radius", None)
     return float(given) if given is not None else min(run.lam ** (p.eps / 40), 0.9 * rho_max(run))
 
 
-def ball_states(p: Params, run: _flow.OrthoRun, rho: float, seed: int) -> np.ndarray:
+def ball_states(p: Params, run: flow.OrthoRun, rho: float, seed: int) -> np.ndarray:
     """Flat Cartesian states ``(a, W)`` in ``B(θ∞, ρ) ∩ Θ``: half along the groups' shrinking
     directions, half uniform in the ball."""
     rng = np.random.default_rng(np.random.SeedSequence([p.seed, 11, seed]))
@@ -99,7 +99,7 @@ def ball_states(p: Params, run: _flow.OrthoRun, rho: float, seed: int) -> np.nda
     return np.concatenate([ap, Wp.reshape(len(Wp), -1)], axis=1)
 
 
-def ball_ratios(run: _flow.OrthoRun, flat: np.ndarray) -> np.ndarray:
+def ball_ratios(run: flow.OrthoRun, flat: np.ndarray) -> np.ndarray:
     """``‖∇L‖²/L`` at each state (∇L = −the flow's own field, its kink convention)."""
     jax = _jax()
     loss, grad, _ = _loss_fns(run.data, float(run.kink))
@@ -110,7 +110,7 @@ def ball_ratios(run: _flow.OrthoRun, flat: np.ndarray) -> np.ndarray:
         return np.where(L > 0, (g * g).sum(axis=1) / L, np.inf)
 
 
-def pl_measurements(run: _flow.OrthoRun):
+def pl_measurements(run: flow.OrthoRun):
     """The trajectory after t3: ratios, the fitted rate and the number of points."""
     loss, grad, _ = _loss_fns(run.data, float(run.kink))
     a, W = run.cart()
@@ -162,19 +162,19 @@ def rows(p: Params, runs) -> tuple[list[Row], list[str]]:
 def hypotheses(p: Params, runs) -> list[Hypothesis]:
     worst = min(runs, key=lambda r: rho_max(r) - r.lam ** (p.eps / 40))
     paper = worst.lam ** (p.eps / 40)
-    return _flow.hypotheses(p, runs) + [
+    return flow.hypotheses(p, runs) + [
         Hypothesis("λ ≤ λ*: the lemma's ball B(θ*, λ^(ε/40)) lies where the PL inequality can hold (radius ≤ ρ_max)",
                    f"≤ {rho_max(worst):.4g}", paper, bool(paper <= rho_max(worst)),
                    f"ρ_max^(40/ε) = {rho_max(worst) ** (40 / p.eps):.3g} is the largest λ that meets it")]
 
 
 def run(p: Params, progress=None) -> Report:
-    runs = _flow.run_sweep(p, progress)
-    rep = _flow.report(ID, TITLE, p, runs, *rows(p, runs),
+    runs = flow.run_sweep(p, progress)
+    rep = flow.report(ID, TITLE, p, runs, *rows(p, runs),
                        extra={"pl_radius": {f"{r.lam:g}": radius(p, r) for r in runs},
                               "rho_max": {f"{r.lam:g}": rho_max(r) for r in runs}})
     rep.hypotheses = hypotheses(p, runs)
     return rep
 
 
-plot = _flow.plot
+plot = flow.plot

@@ -17,7 +17,7 @@ import numpy as np
 from gflow.bounds.orthogonal import min_norm_sq, sympy_min_norm_one_sample
 from gflow.report import Report, Row
 
-from . import _flow
+from gflow.flows import orthogonal as flow
 
 ID = "orthogonal.theorem1"
 TITLE = "zero loss, and ‖θ∞‖² → the minimum-norm interpolator's as λ → 0"
@@ -26,11 +26,11 @@ GAP_TOL = 1e-6
 
 
 @dataclasses.dataclass(frozen=True)
-class Params(_flow.OrthoParams):
+class Params(flow.OrthoParams):
     lam: tuple = (1e-4, 1e-8, 1e-16, 1e-30)
 
 
-def theta_sq(run: _flow.OrthoRun) -> float:
+def theta_sq(run: flow.OrthoRun) -> float:
     a, W = run.cart()
     return float((a[-1] ** 2).sum() + (W[-1] ** 2).sum())
 
@@ -63,9 +63,9 @@ def rows(p: Params, runs, claimed_min_norm=None) -> tuple[list[Row], list[str]]:
 
 
 def run(p: Params, progress=None) -> Report:
-    runs = _flow.run_sweep(p, progress)
+    runs = flow.run_sweep(p, progress)
     target = min_norm_sq(runs[0].data)
-    rep = _flow.report(ID, TITLE, p, runs, *rows(p, runs),
+    rep = flow.report(ID, TITLE, p, runs, *rows(p, runs),
                        extra={"final_loss": lambda r: float(r.loss()[-1]), "theta_sq_norm": theta_sq,
                               "min_norm_sq": target})
     if len(runs) == 1:
@@ -73,4 +73,4 @@ def run(p: Params, progress=None) -> Report:
     return rep
 
 
-plot = _flow.plot
+plot = flow.plot

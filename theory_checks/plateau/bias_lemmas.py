@@ -56,7 +56,7 @@ from gflow.errors import InputError
 from gflow.models import homogeneous as H
 from gflow.report import Hypothesis, Report, Row
 
-from . import _flow
+from gflow.flows import plateau as flow
 from ._rows import lower_trend_row, upper_trend_row
 
 ID = "plateau.bias_lemmas"
@@ -66,7 +66,7 @@ W_LARGE = 2.0       # a learned class's W_ii is drawn in [µ0, W_LARGE]
 
 
 @dataclasses.dataclass(frozen=True)
-class Params(_flow.FlowParams):
+class Params(flow.FlowParams):
     c_w: float = 1.5            # W_jj ≤ c_W·δ ("O(δ)") [--c-w]
     c_b: float = 10.0           # b_j ≥ max b − c_B·δ^r ("O(δ^r)") [--c-b]
     mu: float | None = None     # |b_j' − b_j| ≥ µ·δ^r; default 1.2·µ_proof (derived) [--mu]
@@ -240,7 +240,7 @@ def sample_lemma3(rng, p: Params, data, delta: float, n: int, c2: float) -> Stat
     return evaluate(p, data, W, b, j, kk)
 
 
-def trajectory_states(p: Params, run: _flow.FlowRun, lemma: int) -> States:
+def trajectory_states(p: Params, run: flow.FlowRun, lemma: int) -> States:
     """Every saved state, once per ordered pair (j, j') (Lemma 3: j ≠ k = the last class)."""
     W, b = run.traj.ys.W, run.traj.ys.b
     nt = len(run.traj.ts)
@@ -267,7 +267,7 @@ class LemmaCounts:
     worst: float = float("nan")   # Lemma 3: max ḃ_j − ḃ_k over the set
 
 
-def measure(p: Params, runs: list[_flow.FlowRun]) -> dict[str, list[LemmaCounts]]:
+def measure(p: Params, runs: list[flow.FlowRun]) -> dict[str, list[LemmaCounts]]:
     mu, c2 = constants(p)
     out = {"lemma1": [], "lemma2": [], "lemma3": []}
     for n_delta, run in enumerate(runs):
@@ -354,7 +354,7 @@ def rows(p: Params, counts: dict[str, list[LemmaCounts]]) -> tuple[list[Row], li
 def hypotheses(p: Params, runs) -> list[Hypothesis]:
     mu, c2 = constants(p)
     need_c2 = float(min(c2_proof(p, float(d)) for d in p.deltas))
-    return _flow.standard_hypotheses(p, runs) + [
+    return flow.standard_hypotheses(p, runs) + [
         Hypothesis("Lemmas 1–2: µ above the constant the proofs need, µ_proof = c_W^r (×2 for odd r, σ > 0)",
                    f"≥ {mu_proof(p):.4g}", mu, mu >= mu_proof(p), "derived" if p.mu is None else "given"),
         Hypothesis("Lemma 3: C2 below the constant its proof allows, 2·atanh((1 − 2C1 − c3)/(k−1)) − 2(c_Wδ)^r",
@@ -363,11 +363,11 @@ def hypotheses(p: Params, runs) -> list[Hypothesis]:
 
 
 def run(p: Params, progress=None) -> Report:
-    runs = _flow.run_sweep(p, progress)
+    runs = flow.run_sweep(p, progress)
     counts = measure(p, runs)
     row_list, findings, not_checked = rows(p, counts)
     mu, c2 = constants(p)
-    rep = _flow.report(ID, TITLE, p, runs, row_list, findings,
+    rep = flow.report(ID, TITLE, p, runs, row_list, findings,
                        extra={"constants_in_force": {"mu": mu, "c2": c2, "mu_proof": mu_proof(p)},
                               "states_checked": {name: [dataclasses.asdict(c) for c in cs] for name, cs in counts.items()}})
     rep.hypotheses = hypotheses(p, runs)
@@ -375,4 +375,4 @@ def run(p: Params, progress=None) -> Report:
     return rep
 
 
-plot = _flow.plot
+plot = flow.plot

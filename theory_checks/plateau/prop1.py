@@ -8,7 +8,7 @@ With classes relabelled so that ``W_11(0) > … > W_kk(0)``, there are times
 * learned ``j ≤ i−1``: ``b_j ≤ max b − Ω(1)``, margin ``f_j(x) − f_i'(x) ≥ Ω(1)`` on ``S_j``, ``W_jj ≥ Ω(1)``;
 * movement: ``W_jj(t) > W_jj(0)``; ``0 < W_jj'(t) ≤ O(δ)``; ``|<W_j, ξ_x>| ≤ min(O(δ), W_jj')``.
 
-Events (see :mod:`theory_checks.plateau._flow`): ``t_i`` = first time ``W_ii ≥ µ0``;
+Events (see :mod:`gflow.flows.plateau`): ``t_i`` = first time ``W_ii ≥ µ0``;
 ``s_{i+1}`` = first time ``b_i − b_k ≤ −µ3``. Every O(·) is checked as a ratio along the
 δ sweep (fitted slope ≤ tol), every Ω(1) against the stated constant the proof gives at
 the window's start (µ3 for the bias gap, ``log((1−µ2)/µ2)`` for the margin, µ0 for
@@ -34,15 +34,15 @@ from gflow.bounds.plateau import g_no_log, g_theorem2
 from gflow.fitting import compare_laws
 from gflow.report import Report, Row
 
-from . import _flow
+from gflow.flows import plateau as flow
 from ._rows import lower_trend_row, upper_trend_row
 
 ID = "plateau.prop1"
 TITLE = "Proposition 1: classes learned one by one, phase times and invariants on every window"
-Params = _flow.FlowParams
+Params = flow.FlowParams
 
 
-def prop_times(run: _flow.FlowRun) -> tuple[list[float | None], list[float | None]]:
+def prop_times(run: flow.FlowRun) -> tuple[list[float | None], list[float | None]]:
     """``t_1 … t_{k−1}`` and ``s_1 = 0, s_2 … s_k`` in Proposition 1's labelling."""
     order = [int(c) for c in run.order]
     t = [run.t(f"t:{c}") for c in order[:-1]]
@@ -50,12 +50,12 @@ def prop_times(run: _flow.FlowRun) -> tuple[list[float | None], list[float | Non
     return t, s
 
 
-def window_extremes(run: _flow.FlowRun, r: int) -> dict[str, float]:
+def window_extremes(run: flow.FlowRun, r: int) -> dict[str, float]:
     """Worst values of every invariant over the saved times of every window ``[s_i, s_{i+1}]``."""
     t_list, s_list = prop_times(run)
     order = [int(c) for c in run.order]
     k = len(order)
-    obs = _flow.observables(run, r)
+    obs = flow.observables(run, r)
     ts, W, b = run.traj.ts, obs["W"], obs["b"]
     labels = run.data.labels
     xi = run.data.noise
@@ -102,7 +102,7 @@ def window_extremes(run: _flow.FlowRun, r: int) -> dict[str, float]:
     return out
 
 
-def durations(runs: list[_flow.FlowRun]) -> tuple[np.ndarray, list, list]:
+def durations(runs: list[flow.FlowRun]) -> tuple[np.ndarray, list, list]:
     """Which runs have the full strict chain ``0 = s_1 < t_1 < … < s_k``, and for those the
     durations ``t_i − s_i`` and ``s_{i+1} − t_i``."""
     ok, dur_ts, dur_st = [], [], []
@@ -119,7 +119,7 @@ def durations(runs: list[_flow.FlowRun]) -> tuple[np.ndarray, list, list]:
     return np.array(ok, bool), dur_ts, dur_st
 
 
-def rows(p: Params, runs: list[_flow.FlowRun]) -> tuple[list[Row], list[str], dict[str, str]]:
+def rows(p: Params, runs: list[flow.FlowRun]) -> tuple[list[Row], list[str], dict[str, str]]:
     deltas_all = np.array([run.delta for run in runs])
     tol = p.slope_tol
     out: list[Row] = []
@@ -241,11 +241,11 @@ def rows(p: Params, runs: list[_flow.FlowRun]) -> tuple[list[Row], list[str], di
 
 
 def run(p: Params, progress=None) -> Report:
-    runs = _flow.run_sweep(p, progress)
+    runs = flow.run_sweep(p, progress)
     row_list, findings, not_checked = rows(p, runs)
-    rep = _flow.report(ID, TITLE, p, runs, row_list, findings)
+    rep = flow.report(ID, TITLE, p, runs, row_list, findings)
     rep.not_checked.update(not_checked)
     return rep
 
 
-plot = _flow.plot
+plot = flow.plot

@@ -33,7 +33,7 @@ from gflow.fitting import slope
 from gflow.models import homogeneous as H
 from gflow.report import Report, Row
 
-from . import _flow
+from gflow.flows import plateau as flow
 from .prop1 import prop_times
 
 ID = "plateau.tensor_power"
@@ -42,7 +42,7 @@ KAPPA = 0.1  # Lemma 12's (1 + Ω(1)) margin in the hypothesis
 ETA = 0.1    # slack of the proof's a priori rates r(1 − 1/k)(1 ∓ η) during [0, t_1]
 
 
-Params = _flow.FlowParams
+Params = flow.FlowParams
 
 
 def _scalar_field(t, x, args):
@@ -78,7 +78,7 @@ def closed_form_rows(p: Params, candidate=None) -> list[Row]:
     return rows
 
 
-def _rates(run: _flow.FlowRun, r: int) -> np.ndarray:
+def _rates(run: flow.FlowRun, r: int) -> np.ndarray:
     """``Ẇ_jj / W_jj^(r−1)`` at every saved time, shape (n_t, k)."""
     field = H.batched_field(r)
     d = field(0.0, H.HState(W=run.traj.ys.W, b=run.traj.ys.b), run.data.args())
@@ -88,7 +88,7 @@ def _rates(run: _flow.FlowRun, r: int) -> np.ndarray:
     return dWd / Wd ** (r - 1)
 
 
-def rows(p: Params, runs: list[_flow.FlowRun]) -> tuple[list[Row], list[str]]:
+def rows(p: Params, runs: list[flow.FlowRun]) -> tuple[list[Row], list[str]]:
     out = closed_form_rows(p)
     findings = []
     deltas = np.array([run.delta for run in runs])
@@ -167,8 +167,8 @@ def rows(p: Params, runs: list[_flow.FlowRun]) -> tuple[list[Row], list[str]]:
 
 
 def run(p: Params, progress=None) -> Report:
-    runs = _flow.run_sweep(p, progress)
-    return _flow.report(ID, TITLE, p, runs, *rows(p, runs))
+    runs = flow.run_sweep(p, progress)
+    return flow.report(ID, TITLE, p, runs, *rows(p, runs))
 
 
-plot = _flow.plot
+plot = flow.plot

@@ -25,11 +25,12 @@ from gflow.bounds.plateau_mli import theorem1_alphas, theorem1_delta_bound
 from gflow.models import deep_fc as F
 from gflow.report import Hypothesis, Report, Row
 
-from . import _deep, mli_rows
+from gflow.flows import deep
+from . import mli_rows
 
 ID = "plateau.theorem1"
 TITLE = "deep fully-connected networks: error plateau on [α1, α2] and loss band on [0, α3]"
-Params = _deep.DeepParams
+Params = deep.DeepParams
 
 
 @dataclasses.dataclass
@@ -46,14 +47,14 @@ class Curves:
     normsT: list
 
 
-def curves(p: Params, run: _deep.DeepRun) -> Curves:
+def curves(p: Params, run: deep.DeepRun) -> Curves:
     b = np.asarray(run.thetaT.b)
     top = int(np.argmax(b))
     others = np.delete(b, top)
     dmin, dmax = float(b[top] - others.max()), float(b[top] - b.min())
     normsT = F.spectral_norms(run.thetaT)
     al = theorem1_alphas(run.delta, dmin, max(normsT), run.r, p.eps)
-    m = _deep.mli(p, run)
+    m = deep.mli(p, run)
     a1 = min(al["alpha1"], 1.0)
     return Curves(run.delta, m, al, m.error_steps(a1, 1.0), m.first_error_below(1 - 1 / p.k - 1e-12, lo=a1),
                   dmin, dmax, max(normsT), F.spectral_norms(run.theta0), normsT)
@@ -84,15 +85,15 @@ def hypotheses(p: Params, runs, cs) -> list[Hypothesis]:
                                c.delta < bound))
         hyps.append(Hypothesis(f"Assumption 1 (bias gap) at δ={c.delta:g}: Δ_min > 0", "> 0", c.delta_min,
                                c.delta_min > 0))
-    return hyps + _deep.gd_hypothesis(p, runs)
+    return hyps + deep.gd_hypothesis(p, runs)
 
 
 def run(p: Params, progress=None) -> Report:
     p.validate()
-    data = _deep.make_data(p)
+    data = deep.make_data(p)
     runs = []
     for i, delta in enumerate(p.delta):
-        runs.append(_deep.train(p, p.r, float(delta), "last", data))
+        runs.append(deep.train(p, p.r, float(delta), "last", data))
         if progress is not None:
             progress(i, len(p.delta), 1.0, 1.0)
     cs = [curves(p, r) for r in runs]
@@ -107,9 +108,9 @@ def run(p: Params, progress=None) -> Report:
         return next(iter(out.values())) if one else out
 
     return Report(
-        check=ID, title=TITLE, rows=row_list, hypotheses=hypotheses(p, runs, cs), params=_deep.params_dict(p),
-        solver=stats.to_dict(), phase_times=per(lambda r, c: {"T": r.T}), initial_state=per(lambda r, c: _deep.state_dict(r.theta0)),
-        final_state=per(lambda r, c: _deep.state_dict(r.thetaT)), findings=findings, context=cs,
+        check=ID, title=TITLE, rows=row_list, hypotheses=hypotheses(p, runs, cs), params=deep.params_dict(p),
+        solver=stats.to_dict(), phase_times=per(lambda r, c: {"T": r.T}), initial_state=per(lambda r, c: deep.state_dict(r.theta0)),
+        final_state=per(lambda r, c: deep.state_dict(r.thetaT)), findings=findings, context=cs,
         extra={"alphas": per(lambda r, c: c.alphas),
                "boundaries": per(lambda r, c: {"error_plateau_end": c.plateau_end}),
                "spectral_norms": per(lambda r, c: {"initial": c.norms0, "final": c.normsT, "V_max": c.v_max}),

@@ -26,30 +26,30 @@ from gflow.bounds.plateau import g_no_log, g_theorem2
 from gflow.fitting import compare_laws, slope
 from gflow.report import Report, Row
 
-from . import _flow
-from ._flow import learned_order, learning_times, phase_times  # noqa: F401 (public here too)
+from gflow.flows import plateau as flow
+from gflow.flows.plateau import learned_order, learning_times, phase_times  # noqa: F401 (public here too)
 from ._rows import lower_trend_row, upper_trend_row
 
 ID = "plateau.theorem2"
 TITLE = "gradient flow on Model H creates a bias gap at T = Θ(log(1/δ)/δ^(r−2))"
-Params = _flow.FlowParams
+Params = flow.FlowParams
 
 
-def window_values(p: Params, run: _flow.FlowRun) -> tuple[float, float, float]:
+def window_values(p: Params, run: flow.FlowRun) -> tuple[float, float, float]:
     """Smallest margin and bias gap over the saved times strictly after T up to the horizon
     ``C_T·g(δ)``, and the gap at the horizon (−inf when T is never reached). T itself is
     excluded: there one of the two equals its threshold by definition."""
     T = run.t("T")
     if T is None:
         return -np.inf, -np.inf, -np.inf
-    obs = _flow.observables(run, p.r)
+    obs = flow.observables(run, p.r)
     sel = run.traj.ts > T
     if not sel.any():
         return -np.inf, -np.inf, -np.inf
     return float(obs["margins"][sel].min()), float(obs["gap"][sel].min()), float(obs["gap"][-1])
 
 
-def rows(p: Params, runs: list[_flow.FlowRun]) -> tuple[list[Row], list[str], dict[str, str]]:
+def rows(p: Params, runs: list[flow.FlowRun]) -> tuple[list[Row], list[str], dict[str, str]]:
     """The claim rows of Theorem 2 / Claim 2 from solved flows (one per δ), the findings,
     and the claims a single δ cannot check."""
     deltas = np.array([run.delta for run in runs])
@@ -133,13 +133,13 @@ def rows(p: Params, runs: list[_flow.FlowRun]) -> tuple[list[Row], list[str], di
 
 
 def run(p: Params, progress=None) -> Report:
-    runs = _flow.run_sweep(p, progress)
+    runs = flow.run_sweep(p, progress)
     extra = {"T_over_g": {f"{r.delta:g}": (r.t("T") / float(g_theorem2(r.delta, p.r)) if r.t("T") else None)
                           for r in runs}, "horizon": {f"{r.delta:g}": r.horizon for r in runs}}
     row_list, findings, not_checked = rows(p, runs)
-    rep = _flow.report(ID, TITLE, p, runs, row_list, findings, extra=extra)
+    rep = flow.report(ID, TITLE, p, runs, row_list, findings, extra=extra)
     rep.not_checked.update(not_checked)
     return rep
 
 
-plot = _flow.plot
+plot = flow.plot

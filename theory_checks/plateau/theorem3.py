@@ -27,14 +27,15 @@ from gflow.interpolation import MLI
 from gflow.models import homogeneous as H
 from gflow.report import Hypothesis, Report, Row
 
-from . import _flow, mli_rows
+from gflow.flows import plateau as flow
+from . import mli_rows
 
 ID = "plateau.theorem3"
 TITLE = "Model H interpolation curves: error plateau on [α1, α2], loss band on [0, α3], monotone after α4"
 
 
 @dataclasses.dataclass(frozen=True)
-class Params(_flow.FlowParams):
+class Params(flow.FlowParams):
     eps: float = 0.1        # ε of the loss band [--eps]
     c_alpha2: float = 1.0   # the constant C in α2's 1/(1 + C√δ) [--c-alpha2]
     c_alpha4: float = 1.0   # the constant C in α4's (1 + Cδ) [--c-alpha4]
@@ -60,13 +61,13 @@ class Curves:
     steps: list                    # (α, error before, error after) on [α1, 1]
 
 
-def trained(run: _flow.FlowRun) -> H.HState:
+def trained(run: flow.FlowRun) -> H.HState:
     """θ(T) (the end of the solve if T was never reached)."""
     occ = run.traj.events.get("T")
     return H.HState(*occ.y) if occ is not None else run.traj.y_final
 
 
-def curves(p: Params, run: _flow.FlowRun, theta1: H.HState | None = None) -> Curves:
+def curves(p: Params, run: flow.FlowRun, theta1: H.HState | None = None) -> Curves:
     theta0 = run.traj.y_initial
     theta1 = trained(run) if theta1 is None else theta1
     mli = MLI(H.logits_fn(p.r), H.HState(*theta0), H.HState(*theta1), run.data.X,
@@ -79,7 +80,7 @@ def curves(p: Params, run: _flow.FlowRun, theta1: H.HState | None = None) -> Cur
     return Curves(run.delta, mli, gaps, al, end, mli.loss_monotone_from(), mli.error_steps(a1, 1.0))
 
 
-def rows(p: Params, runs: list[_flow.FlowRun], all_curves: list[Curves] | None = None):
+def rows(p: Params, runs: list[flow.FlowRun], all_curves: list[Curves] | None = None):
     cs = all_curves or [curves(p, run) for run in runs]
     chance = 1 - 1 / p.k
     out: list[Row] = []
@@ -119,7 +120,7 @@ def rows(p: Params, runs: list[_flow.FlowRun], all_curves: list[Curves] | None =
 
 
 def hypotheses(p: Params, runs, cs) -> list[Hypothesis]:
-    hyps = [h for h in _flow.standard_hypotheses(p, runs)]
+    hyps = [h for h in flow.standard_hypotheses(p, runs)]
     for c in cs:
         cond = theorem3_delta_conditions(c.gaps, p.r, p.eps)
         bound = min(cond.values())
@@ -132,16 +133,16 @@ def hypotheses(p: Params, runs, cs) -> list[Hypothesis]:
 
 
 def run(p: Params, progress=None) -> Report:
-    runs = _flow.run_sweep(p, progress)
+    runs = flow.run_sweep(p, progress)
     cs = [curves(p, r) for r in runs]
     row_list, findings = rows(p, runs, cs)
     by_delta = {c.delta: c for c in cs}
-    rep = _flow.report(
+    rep = flow.report(
         ID, TITLE, p, runs, row_list, findings,
         extra={"alphas": lambda r: {k: v for k, v in by_delta[r.delta].alphas.items()},
                "boundaries": lambda r: {"error_plateau_end": by_delta[r.delta].plateau_end,
                                         "loss_monotone_from": by_delta[r.delta].monotone_from}},
-        final=lambda r: _flow.state_dict(trained(r).W, trained(r).b))
+        final=lambda r: flow.state_dict(trained(r).W, trained(r).b))
     rep.hypotheses = hypotheses(p, runs, cs)
     rep.context = cs
     return rep

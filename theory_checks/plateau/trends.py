@@ -23,14 +23,14 @@ import numpy as np
 from gflow.errors import InputError
 from gflow.report import Hypothesis, Report, Row
 
-from . import _deep
+from gflow.flows import deep
 
 ID = "plateau.trends"
 TITLE = "Section 5 trends: no bias, homogeneous bias interpolation, init scale and depth vs the error plateau"
 
 
 @dataclasses.dataclass(frozen=True)
-class Params(_deep.DeepParams):
+class Params(deep.DeepParams):
     delta: tuple = (0.3, 0.1)        # per-layer init scales compared (larger, smaller) [--delta]
     r: int = 3                       # depth for the bias and init comparisons [--r]
     depths: tuple = (3, 4, 5, 6)     # depths compared at delta[0] [--depths]
@@ -44,7 +44,7 @@ class Params(_deep.DeepParams):
 
 
 def plateau_length(p, run, homogeneous=False, power=None) -> tuple[float, object]:
-    m = _deep.mli(p, run, homogeneous, power=power)
+    m = deep.mli(p, run, homogeneous, power=power)
     end = m.error_below_from((1 - 1 / p.k) / 2)
     return (1.0 if end is None else end), m
 
@@ -52,13 +52,13 @@ def plateau_length(p, run, homogeneous=False, power=None) -> tuple[float, object
 def train_all(p: Params, progress=None) -> dict:
     """The trained networks the trends compare: ``bias``, ``no_bias``, ``small_init`` and
     ``depth_r`` for every depth (``depth_{p.r}`` is the ``bias`` run)."""
-    data = _deep.make_data(p)
+    data = deep.make_data(p)
     big, small = p.delta
     jobs = [("bias", p.r, big, "last"), ("no_bias", p.r, big, "none"), ("small_init", p.r, small, "last")]
     jobs += [(f"depth_{r}", r, big, "last") for r in p.depths if r != p.r]
     runs = {}
     for i, (name, r, delta, bias) in enumerate(jobs):
-        runs[name] = _deep.train(p, r, delta, bias, data)
+        runs[name] = deep.train(p, r, delta, bias, data)
         if progress is not None:
             progress(i, len(jobs), 1.0, 1.0)
     runs[f"depth_{p.r}"] = runs["bias"]
@@ -119,15 +119,15 @@ def run(p: Params, progress=None) -> Report:
     hyps = [Hypothesis("inputs ‖x‖ ≤ 1", "≤ 1", norm_x, norm_x <= 1 + 1e-12),
             Hypothesis("every network reaches zero training error (margin ≥ m)", "all", len(runs), True)]
     hyps.append(start_hypothesis(p, m["curves"]))
-    hyps += _deep.gd_hypothesis(p, list(runs.values()))
-    params = _deep.params_dict(p)
+    hyps += deep.gd_hypothesis(p, list(runs.values()))
+    params = deep.params_dict(p)
     params["depths"] = list(p.depths)
     lengths = m["lengths"]
     return Report(
         check=ID, title=TITLE, rows=rows(p, lengths), hypotheses=hyps, params=params, solver=stats.to_dict(),
         phase_times={name: r.T for name, r in runs.items()},
-        initial_state={"bias": _deep.state_dict(runs["bias"].theta0)},
-        final_state={"bias": _deep.state_dict(runs["bias"].thetaT)},
+        initial_state={"bias": deep.state_dict(runs["bias"].theta0)},
+        final_state={"bias": deep.state_dict(runs["bias"].thetaT)},
         findings=["error plateau (α from which the error stays < (1 − 1/k)/2): "
                   + ", ".join(f"{k}: {v:.4g}" for k, v in lengths.items())],
         context=m, extra={"plateau_lengths": lengths})

@@ -18,7 +18,7 @@ from gflow.data.teacher import linear_teacher, second_moment
 from gflow.fitting import slope
 from gflow.report import Hypothesis, Report, Row
 
-from ._common import SimParams
+from gflow.flows.simplicity import SimParams
 
 ID = "simplicity.prop1"
 TITLE = "finite-data extremal vectors → ±Σβ*/‖Σβ*‖ as N grows"

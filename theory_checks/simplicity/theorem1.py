@@ -27,7 +27,7 @@ from gflow.errors import InputError
 from gflow.fitting import compare_laws, slope
 from gflow.report import Hypothesis, Report, Row
 
-from ._common import SimParams
+from gflow.flows.simplicity import SimParams
 
 ID = "simplicity.theorem1"
 TITLE = "concentration: E sup_w ‖D_N(w) − D(w)‖ ≲ √(d log N / N)"

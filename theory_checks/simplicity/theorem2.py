@@ -11,7 +11,7 @@ not norm; the angle of every neuron to its nearest finite-data extremal vector i
 slow growth (until the positive sum reaches 10 % of ‖β̂+‖), fast growth (10 % → 90 %),
 convergence (the training loss within 1 % of its final value).
 
-Solver (see :mod:`._common`): the exact Filippov flow by default, checked against the paper's
+Solver (see :mod:`gflow.flows.simplicity`): the exact Filippov flow by default, checked against the paper's
 gradient descent at ``--dt`` (a second integrator: their learned sums must agree, a hypothesis;
 and the paper's Appendix A.2 question — is non-interpolation above the threshold a step-size
 effect? — answered by a finding: the same network with no step at all). With ``--solver gd`` the
@@ -27,7 +27,7 @@ import numpy as np
 from gflow.bounds.simplicity import extremal_vectors, neuron_angles
 from gflow.report import Hypothesis, Report, Row
 
-from ._common import SimParams, ols_halves, test_set, train
+from gflow.flows.simplicity import SimParams, ols_halves, test_set, train
 
 ID = "simplicity.theorem2"
 TITLE = "large N: the network converges to OLS on the two halves instead of interpolating"

@@ -11,7 +11,7 @@ paper reports N* growing like d³ (Gaussian inputs and init); this check bracket
 grid for each d, checks that it does not decrease with d, and reports the exponent of
 N* ∝ d^e with an interval: from the brackets, and with ``reps`` ≥ 2 from the spread over
 independent draws (each draw's own N*). Every point is a full training run (see
-:mod:`._common`), run through :mod:`gflow.sweep`: stored as it finishes, resumable, on local
+:mod:`gflow.flows.simplicity`), run through :mod:`gflow.sweep`: stored as it finishes, resumable, on local
 processes or Dask.
 
 Solver: gradient descent at ``--dt`` by default here, with the two points around each N* rerun
@@ -48,7 +48,7 @@ import numpy as np
 from gflow.errors import InputError
 from gflow.report import Hypothesis, Report, Row
 
-from ._common import SimParams, ols_halves, test_set, train_final, train_loss
+from gflow.flows.simplicity import SimParams, ols_halves, test_set, train_final, train_loss
 
 ID = "simplicity.threshold"
 TITLE = "optimisation threshold: interpolation below N*, OLS above; N* grows with d"
@@ -107,7 +107,7 @@ def point(d: int, n: int, m: int, sigma: float, dist: str, lam: float, dt: float
 
     Training runs in segments of ``t_max`` until the training loss moves by at most
     ``stable_tol`` over a segment, or interpolates (below ``interp_tol``·σ²/2), for at most
-    ``max_segments`` segments (:func:`._common.train_final`); ``t_trained``, ``drift`` (the
+    ``max_segments`` segments (:func:`gflow.flows.simplicity.train_final`); ``t_trained``, ``drift`` (the
     largest relative change over the last segment) and ``stable`` (every draw settled) come with
     the losses, and ``train_draws`` holds each draw's own training loss.
 
