@@ -94,7 +94,7 @@ def cli_times():
         env["GFLOW_CACHE_DIR"] = cache
         for label in ("cold (empty compile cache)", "warm (persistent cache)"):
             t = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "gflow.cli", "check", "theorem2", "--quiet"], env=env, check=True,
+            subprocess.run([sys.executable, "-m", "gflow_cli", "check", "theorem2", "--quiet"], env=env, check=True,
                            capture_output=True)
             out.append((label, time.perf_counter() - t))
     return out

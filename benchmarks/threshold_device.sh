@@ -10,7 +10,7 @@ export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH} GFLOW_CACHE_DIR=${GFLOW_CACHE_
 python3 -c "import jax; print('jax', jax.__version__, jax.devices())" || exit 9
 nvidia-smi --query-gpu=name,memory.total,clocks.sm --format=csv 2>/dev/null
 start=$(date +%s)
-timeout "${LIMIT:-480}" python3 -m gflow.cli check simplicity.threshold --dims 3,4,5,6 --n-grid 10,30,100,300,1000 \
+timeout "${LIMIT:-480}" python3 -m gflow_cli check simplicity.threshold --dims 3,4,5,6 --n-grid 10,30,100,300,1000 \
   --m 200 --t-max 10000 --segments 3 --reps 3 --refine 1 --store "$OUT/store" \
   --json "$OUT/report.json" --plot "$OUT/figure1.png" > "$OUT/terminal.txt" 2>&1
 echo "rc=$? wall=$(( $(date +%s) - start )) s"

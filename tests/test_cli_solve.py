@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-GFLOW = [sys.executable, "-m", "gflow.cli"]
+GFLOW = [sys.executable, "-m", "gflow_cli"]
 
 
 def run(*args, timeout=300):

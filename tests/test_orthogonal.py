@@ -278,7 +278,7 @@ def test_lemma2_and_lemma3_fail_on_tampered_runs(default_runs):
 
 def test_theorem1_cli_json(tmp_path):
     out = tmp_path / "t1.json"
-    res = subprocess.run([sys.executable, "-m", "gflow.cli", "check", "orthogonal.theorem1", "--lam", "1e-8,1e-30",
+    res = subprocess.run([sys.executable, "-m", "gflow_cli", "check", "orthogonal.theorem1", "--lam", "1e-8,1e-30",
                           "--json", str(out)], capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stdout + res.stderr
     rep = json.loads(out.read_text())
@@ -295,6 +295,6 @@ def test_theorem1_cli_json(tmp_path):
     (["--coords", "cartesian", "--atol", "1e-9"], "cannot be trusted"), (["--eps", "0.5"], "eps"),
 ])
 def test_orthogonal_bad_inputs(args, needle):
-    res = subprocess.run([sys.executable, "-m", "gflow.cli", "check", "orthogonal.lemma2", *args],
+    res = subprocess.run([sys.executable, "-m", "gflow_cli", "check", "orthogonal.lemma2", *args],
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 2 and needle in res.stderr and "Traceback" not in res.stderr

@@ -124,7 +124,7 @@ def test_error_plateau_margin_is_measured_to_the_first_change(runs):
 
 def test_theorem3_cli_json_single_delta(tmp_path):
     out = tmp_path / "t3.json"
-    res = subprocess.run([sys.executable, "-m", "gflow.cli", "check", "plateau.theorem3", "--delta", "0.05",
+    res = subprocess.run([sys.executable, "-m", "gflow_cli", "check", "plateau.theorem3", "--delta", "0.05",
                           "--eps", "0.1", "--json", str(out)], capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stdout + res.stderr
     rep = json.loads(out.read_text())
@@ -175,13 +175,13 @@ def test_bias_lemmas_pass_at_defaults_on_sampled_states(counts):
 
 def test_bias_lemmas_cli_defaults_and_a_mu_below_the_proofs_constant(tmp_path):
     out = tmp_path / "bl.json"
-    ok = subprocess.run([sys.executable, "-m", "gflow.cli", "check", "plateau.bias_lemmas", "--json", str(out)],
+    ok = subprocess.run([sys.executable, "-m", "gflow_cli", "check", "plateau.bias_lemmas", "--json", str(out)],
                         capture_output=True, text=True, timeout=300)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     rep = json.loads(out.read_text())
     for name in ("lemma1", "lemma2", "lemma3"):
         assert next(r for r in rep["rows"] if r["id"] == f"{name}.checked")["measured"] >= 1000
-    bad = subprocess.run([sys.executable, "-m", "gflow.cli", "check", "plateau.bias_lemmas", "--c-w", "3", "--mu", "3",
+    bad = subprocess.run([sys.executable, "-m", "gflow_cli", "check", "plateau.bias_lemmas", "--c-w", "3", "--mu", "3",
                           "--json", str(out)], capture_output=True, text=True, timeout=300)
     assert bad.returncode == 1, bad.stdout + bad.stderr
     rep = json.loads(out.read_text())

@@ -165,10 +165,10 @@ def test_theorem2_two_integrators_agree_and_a2_finding(small_theorem2, large_n_r
 
 
 def test_simplicity_cli():
-    res = subprocess.run([sys.executable, "-m", "gflow.cli", "check", "simplicity.theorem1", "--dist", "skewed"],
+    res = subprocess.run([sys.executable, "-m", "gflow_cli", "check", "simplicity.theorem1", "--dist", "skewed"],
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 2 and "gaussian" in res.stderr
-    res = subprocess.run([sys.executable, "-m", "gflow.cli", "check", "simplicity.prop1", "--quiet"],
+    res = subprocess.run([sys.executable, "-m", "gflow_cli", "check", "simplicity.prop1", "--quiet"],
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stdout + res.stderr
 

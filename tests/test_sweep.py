@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gflow.sweep import load, point_key, run_sweep
+from gflow.sweep import SweepPointError, load, point_key, run_sweep
 from theory_checks.simplicity import threshold
 
 from helpers import failing
@@ -25,7 +25,7 @@ def test_killed_sweep_resumes_without_recomputing(tmp_path):
     log = _log(tmp_path)
     store = tmp_path / "store"
     points = [dict(x=x, log=log) for x in range(6)]
-    with pytest.raises(RuntimeError, match="killed"):
+    with pytest.raises(SweepPointError, match="point x=3.*killed half-way"):   # the failing point, named
         run_sweep(sweep_points.square, [dict(p, fail_at=3) for p in points], store)
     assert len(list(store.glob("*.json"))) == 3  # 0, 1, 2 finished and stored
     df = run_sweep(sweep_points.square, [dict(p, fail_at=3) if p["x"] < 3 else p for p in points], store)

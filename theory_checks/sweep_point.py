@@ -3,8 +3,6 @@ as flat columns (module level, so process and Dask workers import it by name).""
 
 from __future__ import annotations
 
-import dataclasses
-
 
 def run_check(check: str, **params) -> dict:
     from gflow._config import jax
@@ -13,8 +11,7 @@ def run_check(check: str, **params) -> dict:
     from .registry import get
 
     module = get(check).load()
-    p = dataclasses.replace(module.Params(), **{k: tuple(v) if isinstance(v, list) else v for k, v in params.items()})
-    p.validate()
+    p = module.Params(**{k: tuple(v) if isinstance(v, list) else v for k, v in params.items()})
     report = module.run(p)
     out = {"passed": report.passed}
     for row in report.rows:

@@ -54,7 +54,7 @@ def class_dataset(k: int, d: int, n_samples: int, sigma: float = 0.0,
         raise InputError(f"the number of samples N must be a positive multiple of k={k}, got N={n_samples}")
     if not sigma >= 0 or not np.isfinite(sigma):
         raise InputError(f"sigma must be ≥ 0, got {sigma}")
-    eye = np.eye(d)
+    eye = np.eye(k, d)   # the k class means e_1 … e_k (never a d × d identity)
     if sigma == 0 and reduce:
         labels = np.arange(k)
         return ClassData(eye[:k], labels, np.ones(k), k, n_samples, 0.0, True)

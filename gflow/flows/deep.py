@@ -21,56 +21,47 @@ import numpy as np
 from gflow import Event, save_grid, solve
 from gflow._config import jax as _jax
 from gflow.data.clusters import cluster_dataset
+from gflow._solve import SOLVERS
 from gflow.errors import InputError, SolverError
+from gflow.params import ParamSet, fits_in_memory, gd_needs_dt, param
 from gflow.interpolation import MLI
 from gflow.models import deep_fc as F
 from gflow.models.deep_fc_exact import solve_model_f
 
 
 @dataclasses.dataclass(frozen=True)
-class DeepParams:
-    """Model F, data and solver parameters (CLI names in brackets)."""
+class DeepParams(ParamSet):
+    """Model F, data and solver parameters."""
 
-    k: int = 3                       # classes [--k]
-    r: int = 3                       # depth [--r]
-    delta: tuple = (0.03,)           # spectral norm of every V_i(0) [--delta]
-    d: int = 10                      # input dimension [--d]
-    width: int = 16                  # hidden width [--width]
-    n_samples: int = 30              # N, a multiple of k [--n-samples]
-    noise: float = 0.3               # cluster spread [--noise]
-    activation: str = "identity"     # identity or relu [--activation]
-    seed: int = 0                    # [--seed]
-    solver: str = "tsit5"            # [--solver]
-    rtol: float = 1e-8               # [--rtol]
-    atol: float = 1e-12              # [--atol]
-    margin: float = 1.0              # train until every margin ≥ m [--margin]
-    eps: float = 0.1                 # ε of the loss band [--eps]
-    t_max: float = 1e7               # give up (solver error) if not fitted by then [--t-max]
-    dt: float | None = None          # gradient descent step when solver = gd [--dt]
+    k: int = param(3, "number of classes", ge=2)
+    r: int = param(3, "depth r (Theorem 1 needs r ≥ 3)", ge=3)
+    delta: tuple = param((0.03,), "spectral norm δ of every V_i(0), comma-separated", gt=0, lt=1)
+    d: int = param(10, "input dimension", ge=1)
+    width: int = param(16, "hidden width", ge=1)
+    n_samples: int = param(30, "number of samples N (a multiple of k)", ge=2)
+    noise: float = param(0.3, "cluster spread of the data", gt=0, le=100)
+    activation: str = param("identity", "identity, or relu (the exact Filippov flow, or --solver gd)",
+                            choices=F.ACTIVATIONS)
+    seed: int = param(0, "seed of data and init", ge=0, lt=2**32)
+    solver: str = param("tsit5", "integrator (gd: gradient descent with --dt)", choices=SOLVERS)
+    rtol: float = param(1e-8, "relative tolerance", gt=0, lt=1)
+    atol: float = param(1e-12, "absolute tolerance", gt=0, lt=1)
+    margin: float = param(1.0, "train until every margin ≥ m", gt=0)
+    eps: float = param(0.1, "ε of the loss band", gt=0, lt=1)
+    t_max: float = param(1e7, "give up (solver failure) if not fitted by this time", gt=0, le=1e15)
+    dt: float | None = param(None, "gradient-descent step (solver gd)", kind=float, gt=0, lt=10,
+                             none="none; required with --solver gd")
 
     def validate(self) -> None:
-        F.validate(self.r, self.activation, "last")
-        if int(self.k) != self.k or self.k < 2:
-            raise InputError(f"k must be an integer ≥ 2, got {self.k}")
-        if self.n_samples < self.k or self.n_samples % self.k:
-            raise InputError(f"N (--n-samples) must be a positive multiple of k={self.k}, got {self.n_samples}")
-        if not self.delta or any(not (np.isfinite(x) and x > 0) for x in self.delta):
-            raise InputError(f"delta must be > 0, got {self.delta}")
-        if len(set(self.delta)) != len(self.delta):
-            raise InputError(f"delta has repeated values {sorted(self.delta)}: each δ must be distinct")
-        for name in ("width", "d"):
-            if getattr(self, name) < 1:
-                raise InputError(f"{name} must be ≥ 1")
-        for name in ("margin", "t_max", "noise", "eps"):
-            if not getattr(self, name) > 0:
-                raise InputError(f"{name.replace('_', '-')} must be > 0, got {getattr(self, name)}")
+        super().validate()
+        if self.n_samples % self.k:
+            raise InputError(f"--n-samples must be a multiple of k={self.k}, got {self.n_samples}")
         if self.activation == "relu" and self.solver not in ("tsit5", "gd"):
             raise InputError(f"with --activation relu the exact (Filippov) flow runs on the event-driven tsit5; "
                              f"use --solver tsit5 (default) or gd, not {self.solver}")
-        if self.solver == "gd" and not (self.dt and self.dt > 0):
-            raise InputError("solver gd (gradient descent) needs a step --dt > 0")
-        if not self.eps < 1:
-            raise InputError(f"eps must be in (0, 1), got {self.eps}")
+        gd_needs_dt(self.solver, self.dt)
+        fits_in_memory(8 * (self.n_samples * (self.d + self.r * self.width)
+                            + self.r * (self.width + self.d + self.k) ** 2) * 8, "the data and the network")
 
 
 GD_PHASE_TOL = 0.01  # gradient descent: largest relative change of the fit time when dt is halved
@@ -162,9 +153,7 @@ def mli(p: DeepParams, run: DeepRun, homogeneous: bool = False, power: int | Non
 
 
 def params_dict(p: DeepParams) -> dict:
-    out = dataclasses.asdict(p)
-    out["delta"] = [float(x) for x in p.delta]
-    return out
+    return p.to_dict()
 
 
 def state_dict(theta: F.FState) -> dict:

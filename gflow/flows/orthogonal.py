@@ -26,7 +26,9 @@ from gflow import Event, save_grid, solve
 from gflow._config import jax as _jax
 from gflow.bounds import orthogonal as B
 from gflow.data import orthogonal as OD
+from gflow._solve import SOLVERS
 from gflow.errors import InputError
+from gflow.params import ParamSet, fits_in_memory, gd_needs_dt, param
 from gflow.models import relu2 as R
 from gflow.trajectory import max_event_time_change
 
@@ -34,43 +36,34 @@ GD_PHASE_TOL = 0.01  # gradient descent: largest relative change of a phase time
 
 
 @dataclasses.dataclass(frozen=True)
-class OrthoParams:
-    """Model R on orthogonal data (CLI names in brackets)."""
+class OrthoParams(ParamSet):
+    """Model R on orthogonal data."""
 
-    dataset: str = "two-point"     # two-point or orthonormal [--dataset]
-    n: int = 4                     # orthonormal: samples [--n]
-    d: int = 6                     # orthonormal: dimension [--d]
-    m: int = 60                    # neurons [--m]
-    lam: tuple = (1e-30,)          # init scale(s) λ [--lam]
-    eps: float = 0.1               # ε of the lemmas [--eps]
-    seed: int = 0                  # [--seed]
-    coords: str = "spherical"      # spherical (log-radius) or cartesian [--coords]
-    solver: str = "tsit5"          # [--solver]
-    rtol: float = 1e-10            # [--rtol]
-    atol: float = 1e-12            # [--atol]
-    plateau_tol: float = 1e-3      # relative band around the saddle loss [--plateau-tol]
-    kink: float = 1e-9             # σ'(z) = 1[z > κ‖w‖‖x‖] (0: strict σ'(0) = 0) [--kink]
-    dt: float | None = None        # gradient descent step [--dt]
+    dataset: str = param("two-point", "two-point (the paper's example) or orthonormal",
+                         choices=("two-point", "orthonormal"))
+    n: int = param(4, "orthonormal: number of samples", ge=2)
+    d: int = param(6, "orthonormal: input dimension (≥ n)", ge=2)
+    m: int = param(60, "number of neurons", ge=2)
+    lam: tuple = param((1e-30,), "init scale λ, or a comma-separated list", gt=0, lt=1)
+    eps: float = param(0.1, "ε of the lemmas", gt=0, lt=1 / 3)
+    seed: int = param(0, "seed of data and init", ge=0, lt=2**32)
+    coords: str = param("spherical", "Model R coordinates: spherical (log-radius) or cartesian",
+                        choices=("spherical", "cartesian"))
+    solver: str = param("tsit5", "integrator (gd: gradient descent with --dt)", choices=SOLVERS)
+    rtol: float = param(1e-10, "relative tolerance", gt=0, lt=1)
+    atol: float = param(1e-12, "absolute tolerance", gt=0, lt=1)
+    plateau_tol: float = param(1e-3, "fact1: relative band around the saddle loss", gt=0, lt=1)
+    kink: float = param(1e-9, "pre-activations within κ·‖w‖‖x‖ of 0 count as inactive (0: strict σ'(0) = 0)",
+                        ge=0, lt=1e-3)
+    dt: float | None = param(None, "gradient-descent step (solver gd)", kind=float, gt=0, lt=10,
+                             none="none; required with --solver gd")
 
     def validate(self) -> None:
-        if self.dataset not in ("two-point", "orthonormal"):
-            raise InputError(f"dataset must be 'two-point' or 'orthonormal', got {self.dataset!r}")
-        if self.coords not in ("spherical", "cartesian"):
-            raise InputError(f"coords must be 'spherical' or 'cartesian', got {self.coords!r}")
-        if not self.lam or any(not (np.isfinite(x) and 0 < x < 1) for x in self.lam):
-            raise InputError(f"lam must be in (0, 1), got {self.lam}")
-        if len(set(self.lam)) != len(self.lam):
-            raise InputError(f"lam has repeated values {sorted(self.lam)}: each λ of a sweep must be distinct")
-        if not 0 < self.eps < 1 / 3:
-            raise InputError(f"eps must be in (0, 1/3), got {self.eps}")
-        if self.m < 2:
-            raise InputError(f"m must be ≥ 2, got {self.m}")
-        if not 0 <= self.kink < 1e-3:
-            raise InputError(f"kink must be in [0, 1e-3), got {self.kink}")
-        if not 0 < self.plateau_tol < 1:
-            raise InputError("plateau-tol must be in (0, 1)")
-        if self.solver == "gd" and not (self.dt and self.dt > 0):
-            raise InputError("solver gd (gradient descent) needs a step --dt > 0")
+        super().validate()
+        if self.dataset == "orthonormal" and self.d < self.n:
+            raise InputError(f"orthonormal data need --d ≥ --n, got d={self.d} < n={self.n}")
+        gd_needs_dt(self.solver, self.dt)
+        fits_in_memory(8 * (self.n * self.d + self.m * (self.d + 2)) * 64, "the data and the network")
 
     @property
     def lams(self) -> np.ndarray:
@@ -277,7 +270,7 @@ def report(check_id: str, title: str, p: OrthoParams, runs: list[OrthoRun], rows
     stats = runs[0].traj.stats
     for r in runs[1:]:
         stats = stats.merge(r.traj.stats)
-    params = dataclasses.asdict(p)
+    params = p.to_dict()
     params["lam"] = [float(x) for x in p.lams]
     extra = {k: per(v) if callable(v) else v for k, v in (extra or {}).items()}
     return Report(check=check_id, title=title, rows=rows, hypotheses=hypotheses(p, runs), params=params,

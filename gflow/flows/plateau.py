@@ -27,6 +27,8 @@ from gflow._config import jax as _jax
 from gflow.bounds.plateau import g_theorem2
 from gflow.data.classes import ClassData, class_dataset
 from gflow.errors import InputError
+from gflow.params import ParamSet, fits_in_memory, gd_needs_dt, param
+from gflow._solve import SOLVERS
 from gflow.models import homogeneous as H
 from gflow.trajectory import max_event_time_change
 
@@ -34,54 +36,47 @@ GD_PHASE_TOL = 0.01  # gradient descent: largest relative change of a phase time
 
 
 @dataclasses.dataclass(frozen=True)
-class FlowParams:
-    """Model, data and solver parameters shared by the Model H checks (CLI names in brackets)."""
+class FlowParams(ParamSet):
+    """Model, data and solver parameters shared by the Model H checks."""
 
-    k: int = 4                        # classes [--k]
-    r: int = 4                        # degree of homogeneity, ≥ 3 [--r]
-    delta: tuple = (0.1, 0.05, 0.02, 0.01)  # init scales [--delta]
-    sigma: float = 0.0                # noise level; 0 = exact k-point reduction [--sigma]
-    d: int = 50                       # input dimension [--d]
-    n_samples: int = 200              # N, a multiple of k [--n-samples]
-    seed: int = 0                     # one seed for data and init [--seed]
-    init: str = "abs-gaussian"        # "abs-gaussian" (|N(0,δ²)|) or "equal" (W(0)=δ·1) [--init]
-    solver: str = "tsit5"             # [--solver]
-    rtol: float = 1e-11               # resolves the O(δ^r) bias couplings at δ = 0.01 [--rtol]
-    atol: float = 1e-14               # [--atol]
-    mu0: float = 0.5                  # t_i: W_ii reaches µ0 [--mu0]
-    mu1: float = 1.0                  # W_ii reaches µ1 [--mu1]
-    mu2: float = 0.1                  # class learned: min u_i ≥ 1 − µ2 [--mu2]
-    mu3: float = 0.5                  # s_{i+1}: b_i − b_k ≤ −µ3 [--mu3]
-    margin: float = 1.0               # T: every margin ≥ m [--margin]
-    gap: float = 0.5                  # T: bias gap ≥ γ [--gap]
-    horizon: float = 2.0              # solve to C_T·log(1/δ)/δ^(r−2) [--horizon]
-    slope_tol: float = 0.25           # tolerance on fitted ratio slopes [--slope-tol]
-    dt: float | None = None           # gradient descent step when solver = gd [--dt]
+    k: int = param(4, "number of classes", ge=2)
+    r: int = param(4, "degree r of the homogeneous signal (Theorem 2 needs r ≥ 3)", ge=3)
+    delta: tuple = param((0.1, 0.05, 0.02, 0.01), "init scales δ of the sweep, comma-separated", gt=0, lt=1)
+    sigma: float = param(0.0, "noise level σ (0: the exact k-point reduction)", ge=0, le=10)
+    d: int = param(50, "input dimension (≥ k: inputs are e_i + noise)", ge=2)
+    n_samples: int = param(200, "number of samples N (a multiple of k)", ge=2)
+    seed: int = param(0, "one seed for data and init", ge=0, lt=2**32)
+    init: str = param("abs-gaussian", "W(0) = δ·|G| (abs-gaussian) or δ·1 (equal, a falsification setting)",
+                      choices=("abs-gaussian", "equal"))
+    solver: str = param("tsit5", "integrator (gd: gradient descent with --dt)", choices=SOLVERS)
+    rtol: float = param(1e-11, "relative tolerance (resolves the O(δ^r) bias couplings at δ = 0.01)", gt=0, lt=1)
+    atol: float = param(1e-14, "absolute tolerance", gt=0, lt=1)
+    mu0: float = param(0.5, "µ0: t_i = first time W_ii ≥ µ0", gt=0)
+    mu1: float = param(1.0, "µ1: end of Stage 1 (W_ii ≥ µ1)", gt=0)
+    mu2: float = param(0.1, "µ2: class learned when min u_i ≥ 1 − µ2", gt=0, lt=1)
+    mu3: float = param(0.5, "µ3: s_{i+1} = first time b_i − b_k ≤ −µ3", gt=0)
+    margin: float = param(1.0, "m: T needs every margin ≥ m", gt=0)
+    gap: float = param(0.5, "γ: T needs a bias gap ≥ γ", gt=0)
+    horizon: float = param(2.0, "solve to C_T·log(1/δ)/δ^(r−2): this C_T", gt=0, le=1e3)
+    slope_tol: float = param(0.25, "tolerance on fitted log-log slopes", gt=0, lt=10)
+    dt: float | None = param(None, "gradient-descent step (solver gd)", kind=float, gt=0, lt=10,
+                             none="none; required with --solver gd")
 
     def validate(self) -> None:
-        H.validate(self.k, self.r, self.d)
-        if self.n_samples < self.k or self.n_samples % self.k:
-            raise InputError(f"N (--n-samples) must be a positive multiple of k={self.k}, got {self.n_samples}")
-        if not self.delta:
-            raise InputError("need at least one delta")
-        for dl in self.delta:
-            if not (np.isfinite(dl) and 0 < dl < 1):
-                raise InputError(f"delta must be in (0, 1), got {dl}")
-        if len(set(self.delta)) != len(self.delta):
-            raise InputError(f"delta has repeated values {sorted(self.delta)}: each δ of a sweep must be distinct")
-        if not self.sigma >= 0:
-            raise InputError(f"sigma must be ≥ 0, got {self.sigma}")
-        if self.init not in ("abs-gaussian", "equal"):
-            raise InputError(f"init must be 'abs-gaussian' or 'equal', got {self.init!r}")
-        for name in ("mu0", "mu1", "mu2", "mu3", "margin", "gap", "horizon", "slope_tol"):
-            if not getattr(self, name) > 0:
-                raise InputError(f"{name} must be > 0, got {getattr(self, name)}")
-        if not self.mu2 < 1:
-            raise InputError(f"mu2 must be in (0, 1), got {self.mu2}")
+        super().validate()
+        if self.d < self.k:
+            raise InputError(f"--d must be ≥ k (inputs are e_i + noise), got d={self.d} < k={self.k}")
+        if self.n_samples % self.k:
+            raise InputError(f"--n-samples must be a multiple of k={self.k}, got {self.n_samples}")
         if not self.mu0 < self.mu1:
             raise InputError(f"need mu0 < mu1, got mu0={self.mu0}, mu1={self.mu1}")
-        if self.solver == "gd" and not (self.dt and self.dt > 0):
-            raise InputError("solver gd (gradient descent) needs a step --dt > 0")
+        gd_needs_dt(self.solver, self.dt)
+        with np.errstate(over="ignore"):
+            t1 = self.horizon * g_theorem2(min(self.delta), self.r)
+        if not np.isfinite(t1) or t1 > 1e15:
+            raise InputError(f"the horizon C_T·log(1/δ)/δ^(r−2) = {t1:.3g} at δ = {min(self.delta):g}, r = {self.r} is "
+                             "beyond what a solve can reach (≤ 1e15): use a larger --delta or a smaller --r")
+        fits_in_memory(8 * self.n_samples * (self.d + self.k) * 6, "the data and the solver's stages")
 
     @property
     def deltas(self) -> np.ndarray:
@@ -215,7 +210,7 @@ def state_dict(W, b) -> dict:
 
 
 def params_dict(p: FlowParams, reduced: bool) -> dict:
-    out = dataclasses.asdict(p)
+    out = p.to_dict()
     out["delta"] = [float(x) for x in p.deltas]
     out["reduced_k_point_flow"] = reduced
     return out

@@ -20,6 +20,7 @@ from gflow._config import jax as _jax
 from gflow.bounds.simplicity import ols_halves
 from gflow.data.teacher import DISTRIBUTIONS, linear_teacher
 from gflow.errors import InputError
+from gflow.params import ParamSet, fits_in_memory, param
 from gflow.models import relu2 as R
 
 
@@ -27,39 +28,29 @@ SOLVERS = ("exact", "gd")
 
 
 @dataclasses.dataclass(frozen=True)
-class SimParams:
-    d: int = 3                                   # input dimension [--d]
-    n_grid: tuple = (100, 300, 1000, 3000, 10000)  # sample sizes of the sweep [--n-grid]
-    n_samples: int = 2000                        # N of a single training run (≤ 1 min with the half-step rerun) [--n-samples]
-    sigma: float = 0.5                           # noise level [--sigma]
-    dist: str = "gaussian"                       # law of x: gaussian, cone or skewed [--dist]
-    m: int = 100                                 # neurons [--m]
-    lam: tuple = (1e-4,)                         # init scale [--lam]
-    solver: str = "exact"                        # exact (Filippov flow) or gd [--solver]
-    rtol: float = 1e-6                           # the exact flow's relative tolerance [--rtol]
-    dt: float = 0.05                             # gradient-descent step (solver gd; the comparison run) [--dt]
-    t_max: float = 2000.0                        # training time [--t-max]
-    reps: int = 3                                # repetitions for expectations [--reps]
-    seed: int = 0                                # [--seed]
+class SimParams(ParamSet):
+    """Model R on a linear teacher with noise (the simplicity paper's set-up)."""
+
+    d: int = param(3, "input dimension", ge=2)
+    n_grid: tuple = param((100, 300, 1000, 3000, 10000), "sample sizes N of the sweep, comma-separated", ge=2,
+                          increasing=True, count=(2, None))
+    n_samples: int = param(2000, "N of a single training run", ge=2)
+    sigma: float = param(0.5, "noise level σ", gt=0, le=100)
+    dist: str = param("gaussian", "law of x: gaussian, cone (Assumption 1) or skewed", choices=DISTRIBUTIONS)
+    m: int = param(100, "number of neurons", ge=2)
+    lam: float = param(1e-4, "init scale λ", gt=0, lt=1)
+    solver: str = param("exact", "exact (the Filippov flow) or gd (the papers' gradient descent, step --dt)",
+                        choices=SOLVERS)
+    rtol: float = param(1e-6, "the exact flow's relative tolerance", gt=0, lt=1e-2)
+    dt: float = param(0.05, "gradient-descent step (solver gd, and the comparison run)", gt=0, lt=10)
+    t_max: float = param(2000.0, "training time", gt=0, le=1e9)
+    reps: int = param(3, "independent draws per N (averaged)", ge=1, le=1000)
+    seed: int = param(0, "seed of data and init", ge=0, lt=2**32)
 
     def validate(self) -> None:
-        if self.d < 2:
-            raise InputError(f"d must be ≥ 2, got {self.d}")
-        if self.dist not in DISTRIBUTIONS:
-            raise InputError(f"dist must be one of {DISTRIBUTIONS}, got {self.dist!r}")
-        if len(self.n_grid) < 2 or any(n < 2 for n in self.n_grid) or list(self.n_grid) != sorted(set(self.n_grid)):
-            raise InputError(f"n-grid must be ≥ 2 increasing sample sizes ≥ 2, got {self.n_grid}")
-        for name in ("dt", "t_max", "sigma"):
-            if not getattr(self, name) > 0:
-                raise InputError(f"{name.replace('_', '-')} must be > 0")
-        if self.solver not in SOLVERS:
-            raise InputError(f"solver must be one of {', '.join(SOLVERS)}, got {self.solver!r}")
-        if not (0 < self.rtol < 1e-2):
-            raise InputError(f"rtol must be in (0, 1e-2), got {self.rtol}")
-        if not (self.lam and 0 < self.lam[0] < 1):
-            raise InputError(f"lam must be in (0, 1), got {self.lam}")
-        if self.m < 2 or self.reps < 1 or self.n_samples < 2:
-            raise InputError("need m ≥ 2, reps ≥ 1, n-samples ≥ 2")
+        super().validate()
+        fits_in_memory(8 * (max(self.n_grid) + self.n_samples) * max(self.d, self.m) * 8,
+                       "the samples and the network's pre-activations")
 
     @property
     def beta(self) -> np.ndarray:
@@ -100,7 +91,7 @@ def train(p: SimParams, n: int, dt: float | None = None, seed_offset: int = 0, s
     solver = solver or p.solver
     rng = np.random.default_rng(np.random.SeedSequence([p.seed, 2, n, seed_offset]))
     X, y = linear_teacher(n, p.beta, p.sigma, p.dist, seed=rng)
-    sph, s, _ = R.init(p.m, p.d, p.lam[0], seed=np.random.default_rng(np.random.SeedSequence([p.seed, 1])))
+    sph, s, _ = R.init(p.m, p.d, p.lam, seed=np.random.default_rng(np.random.SeedSequence([p.seed, 1])))
     cart = R.to_cartesian(R.SphState(*map(jnp.asarray, sph)), jnp.asarray(s))
     grid = save_grid(p.t_max, 120, t_min=1.0)
     if solver == "exact":
@@ -143,7 +134,7 @@ def problem(p: SimParams, n: int, rep: int):
     rng = np.random.default_rng(np.random.SeedSequence([p.seed, 2, n, rep]))
     X, y = linear_teacher(n, p.beta, p.sigma, p.dist, seed=rng)
     init_seed = [p.seed, 1] + ([rep] if rep else [])  # rep 0: the init train() uses
-    sph, s, _ = R.init(p.m, p.d, p.lam[0], seed=np.random.default_rng(np.random.SeedSequence(init_seed)))
+    sph, s, _ = R.init(p.m, p.d, p.lam, seed=np.random.default_rng(np.random.SeedSequence(init_seed)))
     cart = R.to_cartesian(R.SphState(*map(jnp.asarray, sph)), jnp.asarray(s))
     return X, y, np.asarray(cart.a), np.asarray(cart.W)
 

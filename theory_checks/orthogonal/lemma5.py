@@ -36,7 +36,7 @@ import dataclasses
 import numpy as np
 
 from gflow._config import jax as _jax
-from gflow.errors import InputError
+from gflow.params import param
 from gflow.report import Hypothesis, Report, Row
 
 from gflow.flows import orthogonal as flow
@@ -48,15 +48,9 @@ TITLE = "local PL inequality ‖∇L‖²/L ≥ ‖D−‖ on a ball around θ*,
 
 @dataclasses.dataclass(frozen=True)
 class Params(flow.OrthoParams):
-    pl_radius: float | None = None   # ball radius; default min(λ^(ε/40), 0.9·ρ_max) (derived) [--pl-radius]
-    n_states: int = 2000             # states sampled from the ball per λ [--n-states]
-
-    def validate(self) -> None:
-        super().validate()
-        if self.pl_radius is not None and not (np.isfinite(self.pl_radius) and self.pl_radius > 0):
-            raise InputError(f"pl-radius must be > 0, got {self.pl_radius}")
-        if int(self.n_states) != self.n_states or not 10 <= self.n_states <= 10**6:
-            raise InputError(f"n-states must be an integer between 10 and 10^6, got {self.n_states}")
+    pl_radius: float | None = param(None, "radius of the ball around θ* (default: min(λ^(ε/40), 0.9·ρ_max), derived)",
+                                    kind=float, gt=0)
+    n_states: int = param(2000, "states sampled from the ball per λ", ge=10, le=10**6)
 
 
 def rho_max(run: flow.OrthoRun) -> float:

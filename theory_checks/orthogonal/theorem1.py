@@ -15,6 +15,7 @@ import dataclasses
 import numpy as np
 
 from gflow.bounds.orthogonal import min_norm_sq, sympy_min_norm_one_sample
+from gflow.params import redefault
 from gflow.report import Report, Row
 
 from gflow.flows import orthogonal as flow
@@ -27,7 +28,7 @@ GAP_TOL = 1e-6
 
 @dataclasses.dataclass(frozen=True)
 class Params(flow.OrthoParams):
-    lam: tuple = (1e-4, 1e-8, 1e-16, 1e-30)
+    lam: tuple = redefault(flow.OrthoParams, "lam", (1e-4, 1e-8, 1e-16, 1e-30))
 
 
 def theta_sq(run: flow.OrthoRun) -> float:

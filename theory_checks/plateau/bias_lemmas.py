@@ -53,6 +53,7 @@ import dataclasses
 import numpy as np
 
 from gflow.errors import InputError
+from gflow.params import param
 from gflow.models import homogeneous as H
 from gflow.report import Hypothesis, Report, Row
 
@@ -67,24 +68,20 @@ W_LARGE = 2.0       # a learned class's W_ii is drawn in [µ0, W_LARGE]
 
 @dataclasses.dataclass(frozen=True)
 class Params(flow.FlowParams):
-    c_w: float = 1.5            # W_jj ≤ c_W·δ ("O(δ)") [--c-w]
-    c_b: float = 10.0           # b_j ≥ max b − c_B·δ^r ("O(δ^r)") [--c-b]
-    mu: float | None = None     # |b_j' − b_j| ≥ µ·δ^r; default 1.2·µ_proof (derived) [--mu]
-    c1: float = 0.1             # Lemma 3: 1 − u_j(x) ≤ C1 on S_j [--c1]
-    c2: float | None = None     # Lemma 3: b_j − b_k ≥ −C2; default 0.9·C2_proof (derived) [--c2]
-    c3: float = 0.1             # Lemma 3: ḃ_j − ḃ_k < −c3 ("−Ω(1)") [--c3]
-    n_states: int = 4000        # states sampled per lemma and δ [--n-states]
+    c_w: float = param(1.5, "Lemmas 1–3: W_jj ≤ c_W·δ (the proof's O(δ))", gt=0)
+    c_b: float = param(10.0, "Lemmas 1–2: b_j ≥ max b − c_B·δ^r (the proof's O(δ^r))", gt=0)
+    mu: float | None = param(None, "Lemmas 1–2: |b_j' − b_j| ≥ µ·δ^r (default: 1.2× the proof's c_W^r, derived)",
+                             kind=float, gt=0)
+    c1: float = param(0.1, "Lemma 3: 1 − u_j ≤ C1 on S_j", gt=0, lt=0.5)
+    c2: float | None = param(None, "Lemma 3: b_j − b_k ≥ −C2 (default: 0.9× the largest C2 the proof allows)",
+                             kind=float, gt=0)
+    c3: float = param(0.1, "Lemma 3: ḃ_j − ḃ_k < −c3 (the proof's −Ω(1))", gt=0, lt=1)
+    n_states: int = param(4000, "states sampled from each hypothesis set per δ", ge=10, le=10**6)
 
     def validate(self) -> None:
         super().validate()
-        for name in ("c_w", "c_b", "mu", "c1", "c2", "c3"):
-            v = getattr(self, name)
-            if v is not None and not (np.isfinite(v) and v > 0):
-                raise InputError(f"{name.replace('_', '-')} must be > 0, got {v}")
         if not 1 - 2 * self.c1 - self.c3 > 0:
             raise InputError(f"Lemma 3 needs 2·C1 + c3 < 1 (no C2 works otherwise), got C1={self.c1}, c3={self.c3}")
-        if int(self.n_states) != self.n_states or not 10 <= self.n_states <= 10**6:
-            raise InputError(f"n-states must be an integer between 10 and 10^6, got {self.n_states}")
 
 
 def mu_proof(p: Params) -> float:

@@ -21,7 +21,7 @@ import dataclasses
 
 import numpy as np
 from gflow.bounds.plateau_mli import bias_gaps, theorem3_alphas, theorem3_delta_conditions
-from gflow.errors import InputError
+from gflow.params import param
 from gflow.fitting import slope
 from gflow.interpolation import MLI
 from gflow.models import homogeneous as H
@@ -36,16 +36,9 @@ TITLE = "Model H interpolation curves: error plateau on [α1, α2], loss band on
 
 @dataclasses.dataclass(frozen=True)
 class Params(flow.FlowParams):
-    eps: float = 0.1        # ε of the loss band [--eps]
-    c_alpha2: float = 1.0   # the constant C in α2's 1/(1 + C√δ) [--c-alpha2]
-    c_alpha4: float = 1.0   # the constant C in α4's (1 + Cδ) [--c-alpha4]
-
-    def validate(self) -> None:
-        super().validate()
-        if not 0 < self.eps < 1:
-            raise InputError(f"eps must be in (0, 1), got {self.eps}")
-        if self.c_alpha2 < 0 or self.c_alpha4 < 0:
-            raise InputError("c-alpha2 and c-alpha4 must be ≥ 0")
+    eps: float = param(0.1, "ε of the loss band", gt=0, lt=1)
+    c_alpha2: float = param(1.0, "hidden constant C of α2's 1/(1 + C√δ)", ge=0)
+    c_alpha4: float = param(1.0, "hidden constant C of α4's (1 + Cδ)", ge=0)
 
 
 @dataclasses.dataclass

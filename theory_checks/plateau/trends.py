@@ -21,6 +21,7 @@ import dataclasses
 import numpy as np
 
 from gflow.errors import InputError
+from gflow.params import param, redefault
 from gflow.report import Hypothesis, Report, Row
 
 from gflow.flows import deep
@@ -31,16 +32,16 @@ TITLE = "Section 5 trends: no bias, homogeneous bias interpolation, init scale a
 
 @dataclasses.dataclass(frozen=True)
 class Params(deep.DeepParams):
-    delta: tuple = (0.3, 0.1)        # per-layer init scales compared (larger, smaller) [--delta]
-    r: int = 3                       # depth for the bias and init comparisons [--r]
-    depths: tuple = (3, 4, 5, 6)     # depths compared at delta[0] [--depths]
+    delta: tuple = param((0.3, 0.1), "the two per-layer init scales compared: LARGER,SMALLER", gt=0, lt=1,
+                         count=(2, 2))
+    r: int = redefault(deep.DeepParams, "r", 3)
+    depths: tuple = param((3, 4, 5, 6), "depths compared at the larger δ, comma-separated", ge=3,
+                          increasing=True, count=(2, None))
 
     def validate(self) -> None:
         super().validate()
-        if len(self.delta) != 2 or not self.delta[0] > self.delta[1]:
+        if not self.delta[0] > self.delta[1]:
             raise InputError("plateau.trends compares two init scales: --delta LARGER,SMALLER")
-        if len(self.depths) < 2 or any(int(x) != x or x < 3 for x in self.depths) or list(self.depths) != sorted(set(self.depths)):
-            raise InputError(f"depths must be increasing integers ≥ 3, got {self.depths}")
 
 
 def plateau_length(p, run, homogeneous=False, power=None) -> tuple[float, object]:

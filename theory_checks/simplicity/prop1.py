@@ -22,7 +22,13 @@ from gflow.flows.simplicity import SimParams
 
 ID = "simplicity.prop1"
 TITLE = "finite-data extremal vectors → ±Σβ*/‖Σβ*‖ as N grows"
-Params = SimParams
+
+
+@dataclasses.dataclass(frozen=True)
+class Params(SimParams):
+    unused = ("n_samples", "m", "lam", "solver", "rtol", "dt", "t_max", "reps")
+
+
 FINAL_TOL = 0.1
 
 
@@ -57,7 +63,7 @@ def run(p: Params, progress=None) -> Report:
     findings = [f"N = {n}: {len(ev)} extremal vectors (" + ", ".join(f"{'+' if c['sign'] > 0 else '−'} {c['kind']} ×{c['count']}"
                 for c in ev) + ")" for n, ev in zip(p.n_grid, found)]
     hyps = [Hypothesis("x symmetric (D(w) = Σβ*/2 for every w)", "symmetric", p.dist, p.dist in ("gaussian", "cone"))]
-    return Report(check=ID, title=TITLE, rows=row_list, hypotheses=hyps, params=dataclasses.asdict(p),
+    return Report(check=ID, title=TITLE, rows=row_list, hypotheses=hyps, params=p.to_dict(),
                   solver={"name": "fixed-point iteration", "rtol": None, "atol": None, "steps": 0, "rejected": 0,
                           "rhs_evals": 0, "wall_s": 0.0, "compile_s": 0.0},
                   phase_times={}, initial_state=None, final_state=None, findings=findings,

@@ -46,6 +46,7 @@ import time
 import numpy as np
 
 from gflow.errors import InputError
+from gflow.params import param, redefault
 from gflow.report import Hypothesis, Report, Row
 
 from gflow.flows.simplicity import SimParams, ols_halves, test_set, train_final, train_loss
@@ -58,38 +59,36 @@ STEP_TOL = 0.05      # GD accuracy: relative change of a point's loss when the s
 
 @dataclasses.dataclass(frozen=True)
 class Params(SimParams):
-    dims: tuple = (3, 5)                                 # dimensions compared [--dims]
-    solver: str = "gd"                                   # gd (default here: see the module docstring) or exact [--solver]
-    n_grid: tuple = (10, 30, 100, 300, 1000)             # sample sizes [--n-grid]
-    t_max: float = 1500.0                                # training time per segment [--t-max]
-    full: bool = False                                   # paper-sized grid [--full]
-    store: str | None = None                             # sweep directory (resumable) [--store]
-    executor: str = "serial"                             # serial, processes or dask [--executor]
-    scheduler: str | None = None                         # dask scheduler address [--scheduler]
-    dask_local: int | None = None                        # a dask LocalCluster of N workers [--dask-local]
-    reps: int = 1                                        # draws per point, averaged [--reps]
-    batch: bool | None = None                            # vmap the draws (default: only off the CPU) [--batch]
-    refine: int | None = None                            # bisection rounds on N* (default 0; 2 with --full) [--refine]
-    segments: int = 4                                    # train up to this many t_max segments until stable [--segments]
-    stable_tol: float = 0.01                             # stable: train loss moves ≤ this over a segment [--stable-tol]
-    interp_tol: float = 1e-3                             # interpolates: train loss ≤ this·σ²/2 [--interp-tol]
+    unused = ("d", "n_samples")
+    dims: tuple = param((3, 5), "dimensions d compared, comma-separated", ge=2, le=10**4, increasing=True)
+    solver: str = redefault(SimParams, "solver", "gd")            # see the module docstring
+    n_grid: tuple = redefault(SimParams, "n_grid", (10, 30, 100, 300, 1000))
+    t_max: float = param(1500.0, "training time per segment", gt=0, le=1e9)
+    full: bool = param(False, "the paper-sized run (dims 3–6, N to 10⁴, m = 200, t-max 10⁴)")
+    store: str | None = param(None, "sweep directory: finished points are kept there and a rerun resumes",
+                              kind=str, none="none")
+    executor: str | None = param(None, "where the points run", none="serial, or dask with --scheduler or --dask-local",
+                                 kind=str, choices=("serial", "processes", "dask"))
+    scheduler: str | None = param(None, "dask scheduler ADDRESS (host:port) to run the sweep on a cluster", kind=str,
+                                  none="none")
+    dask_local: int | None = param(None, "run the sweep on a dask LocalCluster of N workers", kind=int, ge=1, le=256,
+                                   none="off")
+    reps: int = redefault(SimParams, "reps", 1)
+    batch: bool | None = param(None, "run the --reps draws of a point as one vmapped solve (default: only off the CPU)",
+                               kind=bool)
+    refine: int | None = param(None, "bisection rounds that narrow N*", kind=int, none="0; 2 with --full",
+                               ge=0, le=10)
+    segments: int = param(4, "train up to this many t-max segments, until the loss is stable", ge=1, le=100)
+    stable_tol: float = param(0.01, "stable: the train loss moves at most this (relative) over a segment", gt=0, lt=1)
+    interp_tol: float = param(1e-3, "the network interpolates when its train loss ≤ this·σ²/2 (defines N*)",
+                              gt=0, lt=1)
 
     def validate(self) -> None:
         super().validate()
-        if not self.dims or any(d < 2 for d in self.dims) or list(self.dims) != sorted(set(self.dims)):
-            raise InputError(f"dims must be increasing integers ≥ 2, got {self.dims}")
-        if self.executor not in ("serial", "processes", "dask"):
-            raise InputError(f"executor must be serial, processes or dask, got {self.executor!r}")
-        if not 1 <= self.segments <= 100:
-            raise InputError(f"segments must be between 1 and 100, got {self.segments}")
-        if not 0 < self.stable_tol < 1:
-            raise InputError(f"stable-tol must be in (0, 1), got {self.stable_tol}")
-        if self.refine is not None and not 0 <= self.refine <= 10:
-            raise InputError(f"refine must be between 0 and 10 rounds, got {self.refine}")
-        if self.dask_local is not None and self.dask_local < 1:
-            raise InputError("dask-local must be ≥ 1")
-        if not (np.isfinite(self.interp_tol) and 0 < self.interp_tol < 1):
-            raise InputError(f"interp-tol must be in (0, 1), got {self.interp_tol}")
+        if self.executor not in (None, "dask") and (self.scheduler or self.dask_local):
+            raise InputError(f"--scheduler and --dask-local run on dask; they conflict with --executor {self.executor}")
+        if self.scheduler and self.dask_local:
+            raise InputError("--scheduler and --dask-local conflict: give one")
 
     def resolved(self) -> "Params":
         if self.full:
@@ -119,7 +118,7 @@ def point(d: int, n: int, m: int, sigma: float, dist: str, lam: float, dt: float
 
     t0 = time.perf_counter()
     jax_mod = jax()
-    p = SimParams(d=d, n_samples=n, m=m, sigma=sigma, dist=dist, lam=(lam,), dt=dt, t_max=t_max, seed=seed,
+    p = SimParams(d=d, n_samples=n, m=m, sigma=sigma, dist=dist, lam=lam, dt=dt, t_max=t_max, seed=seed,
                   solver=solver, rtol=rtol)
     if batch is None:
         batch = jax_mod.default_backend() != "cpu"
@@ -143,7 +142,7 @@ def point(d: int, n: int, m: int, sigma: float, dist: str, lam: float, dt: float
 
 def _points(p: Params, grid: dict, dt: float, solver: str | None = None) -> list[dict]:
     solver = solver or p.solver
-    return [dict(d=d, n=n, m=p.m, sigma=p.sigma, dist=p.dist, lam=p.lam[0], dt=dt, t_max=p.t_max, seed=p.seed,
+    return [dict(d=d, n=n, m=p.m, sigma=p.sigma, dist=p.dist, lam=p.lam, dt=dt, t_max=p.t_max, seed=p.seed,
                  reps=p.reps, max_segments=p.segments, stable_tol=p.stable_tol, interp_tol=p.interp_tol,
                  **({"solver": "exact", "rtol": p.rtol} if solver == "exact" else {}),
                  **({} if p.batch is None else {"batch": p.batch}))
@@ -154,7 +153,8 @@ def _run(p: Params, points: list[dict], progress=None):
     from gflow.sweep import run_sweep
 
     cb = None if progress is None else (lambda i, n: progress(0, 1, i, max(n, 1)))
-    return run_sweep(point, points, p.store, executor=p.executor, workers=min(2, os.cpu_count() or 1),
+    executor = p.executor or ("dask" if p.scheduler or p.dask_local else "serial")
+    return run_sweep(point, points, p.store, executor=executor, workers=min(2, os.cpu_count() or 1),
                      scheduler=p.scheduler, dask_local=p.dask_local, progress=cb)
 
 
@@ -390,7 +390,7 @@ def run(p: Params, progress=None) -> Report:
             findings.append(f"d = {d}: the train loss was still moving at N = {', '.join(str(int(n)) for n in late['n'])} "
                             f"(≥ N* = {star}) when training stopped: longer training may move N*(d={d}) up "
                             "(--segments)")
-    return Report(check=ID, title=TITLE, rows=row_list, hypotheses=hyps, params=dataclasses.asdict(p),
+    return Report(check=ID, title=TITLE, rows=row_list, hypotheses=hyps, params=p.to_dict(),
                   solver={"name": "gd", "rtol": None, "atol": None, "dt": p.dt, "steps": evals, "rejected": 0,
                           "rhs_evals": evals, "wall_s": wall, "compile_s": None,
                           **({"name": "tsit5-events", "convention": "filippov", "rtol": p.rtol, "atol": p.rtol * 1e-3,

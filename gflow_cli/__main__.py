@@ -1,0 +1,3 @@
+from gflow_cli import main
+
+main()
