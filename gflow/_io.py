@@ -31,7 +31,7 @@ def check_file(path: str | os.PathLike, what: str, *, figure: bool = False) -> P
         raise InputError(f"cannot write the {what} to {path}: the file is read-only")
     parent = p.resolve().parent
     if not parent.is_dir():
-        under = next((a for a in parent.parents if a.exists()), None)
+        under = next((a for a in (parent, *parent.parents) if a.exists()), None)
         why = f"{under} is a file" if under is not None and not under.is_dir() else f"{parent} does not exist"
         raise InputError(f"cannot write the {what} to {path}: {why}")
     if not os.access(parent, os.W_OK | os.X_OK):

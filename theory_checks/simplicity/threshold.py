@@ -89,6 +89,10 @@ class Params(SimParams):
             raise InputError(f"--scheduler and --dask-local run on dask; they conflict with --executor {self.executor}")
         if self.scheduler and self.dask_local:
             raise InputError("--scheduler and --dask-local conflict: give one")
+        if self.store is not None:
+            from gflow._io import check_dir
+
+            check_dir(self.store, "--store directory")
 
     def resolved(self) -> "Params":
         if self.full:
