@@ -71,7 +71,7 @@ def rows(p: Params, runs: list[flow.FlowRun]) -> tuple[list[Row], list[str], dic
         not_checked["T.upper (trend)"] = "one δ: whether T/g grows as δ → 0 needs a --delta list"
     if not found.all():
         up.holds = False
-        up.note = f"T not reached within the horizon for δ = {list(deltas[~found])}"
+        up.note = f"T not reached within the horizon for δ = {[float(x) for x in deltas[~found]]}"
     out.append(up)
 
     # The existence reading of Θ (THEOREMS.md rule 2): the claims keep holding after the first
