@@ -109,7 +109,11 @@ def _segment_fn(vf: Callable, event_fns: tuple, solver: str, max_steps: int, cou
             max_steps=max_steps,
             throw=False,
         )
-        return sol.ts, sol.ys, sol.result._value, sol.stats
+        code = jnp.int32(len(RESULT_NAMES))               # "unknown": a result this list does not name
+        for i, name in enumerate(RESULT_NAMES):
+            if hasattr(diffrax.RESULTS, name):
+                code = jnp.where(sol.result == getattr(diffrax.RESULTS, name), jnp.int32(i), code)
+        return sol.ts, sol.ys, code, sol.stats
 
     def event_values(y, args):
         return jnp.stack([jnp.asarray(fn(y, args), jnp.float64) for fn in event_fns])
@@ -117,17 +121,17 @@ def _segment_fn(vf: Callable, event_fns: tuple, solver: str, max_steps: int, cou
     return jax.jit(run), jax.jit(event_values) if event_fns else None, jax.jit(vf)
 
 
-def _result_code(name: str) -> int:
-    import diffrax
+# diffrax's outcomes, mapped to small codes inside the compiled solve through the public RESULTS members
+RESULT_NAMES = ("successful", "event_occurred", "max_steps_reached", "dt_min_reached", "singular", "breakdown",
+                "nonlinear_max_steps_reached", "nonlinear_divergence")
 
-    return getattr(diffrax.RESULTS, name)._value
+
+def _result_code(name: str) -> int:
+    return RESULT_NAMES.index(name)
 
 
 def _result_name(code: int) -> str:
-    import diffrax
-
-    names = {int(np.asarray(getattr(diffrax.RESULTS, n)._value)): n for n in diffrax.RESULTS._name_to_item}
-    return names.get(code, str(code)).replace("_", " ")
+    return (RESULT_NAMES[code] if 0 <= code < len(RESULT_NAMES) else "unknown").replace("_", " ")
 
 
 def solve(
