@@ -27,6 +27,8 @@ def check_file(path: str | os.PathLike, what: str, *, figure: bool = False) -> P
         raise InputError(f"the {what} path is empty")
     if p.is_dir():
         raise InputError(f"cannot write the {what} to {path}: it is a directory")
+    if p.exists() and not p.is_file():
+        raise InputError(f"cannot write the {what} to {path}: it is not a regular file")
     if p.exists() and not os.access(p, os.W_OK):
         raise InputError(f"cannot write the {what} to {path}: the file is read-only")
     parent = p.resolve().parent

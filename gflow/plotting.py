@@ -13,7 +13,7 @@ def _save(fig, path) -> None:
 
     path = Path(path)
     buf = io.BytesIO()
-    fmt = path.suffix.lstrip(".") or "png"
+    fmt = path.suffix.lstrip(".").lower() or "png"
     fig.savefig(buf, format=fmt, dpi=150, bbox_inches="tight")
     write_atomic(path, buf.getvalue())
 

@@ -44,7 +44,7 @@ class DeepParams(ParamSet):
                             choices=F.ACTIVATIONS)
     seed: int = param(0, "seed of data and init", ge=0, lt=2**32)
     solver: str = param("tsit5", "integrator (gd: gradient descent with --dt)", choices=SOLVERS)
-    rtol: float = param(1e-8, "relative tolerance", gt=0, lt=1)
+    rtol: float = param(1e-8, "relative tolerance", ge=1e-15, lt=1)
     atol: float = param(1e-12, "absolute tolerance", gt=0, lt=1)
     margin: float = param(1.0, "train until every margin ≥ m", gt=0)
     eps: float = param(0.1, "ε of the loss band", gt=0, lt=1)

@@ -50,7 +50,7 @@ class OrthoParams(ParamSet):
     coords: str = param("spherical", "Model R coordinates: spherical (log-radius) or cartesian",
                         choices=("spherical", "cartesian"))
     solver: str = param("tsit5", "integrator (gd: gradient descent with --dt)", choices=SOLVERS)
-    rtol: float = param(1e-10, "relative tolerance", gt=0, lt=1)
+    rtol: float = param(1e-10, "relative tolerance", ge=1e-15, lt=1)
     atol: float = param(1e-12, "absolute tolerance", gt=0, lt=1)
     plateau_tol: float = param(1e-3, "fact1: relative band around the saddle loss", gt=0, lt=1)
     kink: float = param(1e-9, "pre-activations within κ·‖w‖‖x‖ of 0 count as inactive (0: strict σ'(0) = 0)",

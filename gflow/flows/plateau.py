@@ -49,7 +49,8 @@ class FlowParams(ParamSet):
     init: str = param("abs-gaussian", "W(0) = δ·|G| (abs-gaussian) or δ·1 (equal, a falsification setting)",
                       choices=("abs-gaussian", "equal"))
     solver: str = param("tsit5", "integrator (gd: gradient descent with --dt)", choices=SOLVERS)
-    rtol: float = param(1e-11, "relative tolerance (resolves the O(δ^r) bias couplings at δ = 0.01)", gt=0, lt=1)
+    rtol: float = param(1e-11, "relative tolerance (resolves the O(δ^r) bias couplings at δ = 0.01)",
+                        ge=1e-15, lt=1)
     atol: float = param(1e-14, "absolute tolerance", gt=0, lt=1)
     mu0: float = param(0.5, "µ0: t_i = first time W_ii ≥ µ0", gt=0)
     mu1: float = param(1.0, "µ1: end of Stage 1 (W_ii ≥ µ1)", gt=0)

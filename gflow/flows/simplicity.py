@@ -41,7 +41,7 @@ class SimParams(ParamSet):
     lam: float = param(1e-4, "init scale λ", gt=0, lt=1)
     solver: str = param("exact", "exact (the Filippov flow) or gd (the papers' gradient descent, step --dt)",
                         choices=SOLVERS)
-    rtol: float = param(1e-6, "the exact flow's relative tolerance", gt=0, lt=1e-2)
+    rtol: float = param(1e-6, "the exact flow's relative tolerance", ge=1e-15, lt=1e-2)
     dt: float = param(0.05, "gradient-descent step (solver gd, and the comparison run)", gt=0, lt=10)
     t_max: float = param(2000.0, "training time", gt=0, le=1e9)
     reps: int = param(3, "independent draws per N (averaged)", ge=1, le=1000)
