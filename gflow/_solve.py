@@ -83,6 +83,10 @@ def solve(
         from .backends import scipy_ as backend
     else:
         raise InputError(f"unknown solver {solver!r}; choose one of {', '.join(SOLVERS)}")
+    if solver != "gd" and dt is not None:
+        raise InputError(f"dt is gradient descent's step; {solver} chooses its own steps (solver='gd', or no dt)")
+    if solver == "gd" and not (dt is not None and np.isfinite(dt) and dt > 0):
+        raise InputError(f"solver gd (gradient descent) needs a step dt > 0, got {dt}")
     if solver != "gd" and not (rtol > 0 and atol > 0):
         raise InputError(f"rtol and atol must be > 0, got rtol={rtol}, atol={atol}")
     return backend.solve(vector_field, y0, t1, args, t0=t0, solver=solver, rtol=rtol, atol=atol,

@@ -232,9 +232,11 @@ class ParamSet:
 
 
 def gd_needs_dt(solver: str, dt: float | None) -> None:
-    """Gradient descent is the only solver that takes a step; it needs one."""
+    """Gradient descent is the only solver that takes a step: it needs one, and no other solver takes one."""
     if solver == "gd" and dt is None:
         raise InputError("solver gd (gradient descent) needs a step --dt > 0")
+    if solver != "gd" and dt is not None:
+        raise InputError(f"--dt is gradient descent's step; {solver} chooses its own steps (use --solver gd, or drop --dt)")
 
 
 def available_memory() -> int | None:

@@ -57,8 +57,9 @@ def solve(
     events: Sequence[Event] = (),
     save_ts: np.ndarray | None = None,
     max_steps: int = 200_000,
+    dt: float | None = None,
+    count_evals: bool | None = None,
     progress: Callable[[float, float], None] | None = None,
-    **_: Any,
 ) -> Trajectory:
     jax = _jax()
     import jax.numpy as jnp
