@@ -26,6 +26,7 @@ import numpy as np
 from scipy.optimize import brentq
 
 from ._config import jax as _jax
+from .models._common import class_margins
 
 Logits = Callable[[Any, Any], Any]  # (theta, X) -> (n, k) logits
 
@@ -71,10 +72,7 @@ def _compiled_curves(logits: Logits, power: tuple) -> dict:
         return logits(interpolate(t0, t1, alpha, bias_power), X)
 
     def margins(alpha, t0, t1, X, y):
-        f = logits_at(alpha, t0, t1, X)
-        own = jnp.take_along_axis(f, y[:, None], axis=1)[:, 0]
-        other = jnp.where(jnp.arange(f.shape[1])[None, :] == y[:, None], -jnp.inf, f).max(axis=1)
-        return own - other
+        return class_margins(logits_at(alpha, t0, t1, X), y)
 
     def loss(alpha, t0, t1, X, y):
         f = logits_at(alpha, t0, t1, X)

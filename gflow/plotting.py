@@ -165,10 +165,12 @@ def orthogonal_loss(runs, path: str | os.PathLike) -> None:
 def _neuron_panel(ax, run, i, title):
     import numpy as np
 
+    from .models import relu2
+
     a, W = run.cart()
     x1 = np.linspace(-1.5, 3.0, 400)
     grid = np.stack([x1, np.ones_like(x1)], axis=1)
-    h = np.maximum(grid @ W[i].T, 0) @ a[i]
+    h = relu2.predict(a[i], W[i], grid)
     kink = -W[i][:, 1] / np.where(W[i][:, 0] == 0, np.nan, W[i][:, 0])
     size = np.sign(a[i]) * np.linalg.norm(W[i], axis=1)
     ax.scatter(np.clip(kink, -1.5, 3.0), size, s=10, c=np.where(run.s > 0, "C2", "C3"), zorder=3)

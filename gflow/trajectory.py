@@ -57,6 +57,13 @@ class SolverStats:
         )
 
 
+def merge_stats(stats) -> SolverStats:
+    """The statistics of several solves with one solver, added up (a non-empty iterable)."""
+    import functools
+
+    return functools.reduce(SolverStats.merge, stats)
+
+
 def _merge_counts(a: dict | None, b: dict | None) -> dict | None:
     """Event counts of two event-driven solves added up (entries that are not numbers: the first's)."""
     if a is None or b is None:

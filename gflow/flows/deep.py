@@ -20,13 +20,14 @@ import numpy as np
 
 from gflow import Event, save_grid, solve
 from gflow._config import jax as _jax
-from gflow.data.clusters import cluster_dataset
 from gflow._solve import SOLVERS
+from gflow.data.clusters import cluster_dataset
 from gflow.errors import InputError, SolverError
-from gflow.params import ParamSet, fits_in_memory, gd_needs_dt, param
 from gflow.interpolation import MLI
 from gflow.models import deep_fc as F
+from gflow.models._common import class_margins
 from gflow.models.deep_fc_exact import solve_model_f
+from gflow.params import ParamSet, fits_in_memory, gd_needs_dt, param
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,12 +85,9 @@ class DeepRun:
 
 @functools.lru_cache(maxsize=None)
 def _fit_event(activation: str) -> Event:
-    jnp = _jax().numpy
-
     def fn(y, a):
         f = F.forward(y, a["X"], activation)
-        own = (f * a["Y"]).sum(-1)
-        return (own - jnp.where(a["Y"] > 0, -jnp.inf, f).max(-1)).min() - a["margin"]
+        return class_margins(f, a["Y"]).min() - a["margin"]
 
     return Event("fit", fn, terminal=True)
 

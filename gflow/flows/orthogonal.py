@@ -24,13 +24,13 @@ import numpy as np
 
 from gflow import Event, save_grid, solve
 from gflow._config import jax as _jax
+from gflow._solve import SOLVERS
 from gflow.bounds import orthogonal as B
 from gflow.data import orthogonal as OD
-from gflow._solve import SOLVERS
 from gflow.errors import InputError
-from gflow.params import ParamSet, fits_in_memory, gd_needs_dt, param
 from gflow.models import relu2 as R
-from gflow.trajectory import max_event_time_change
+from gflow.params import ParamSet, fits_in_memory, gd_needs_dt, param
+from gflow.trajectory import max_event_time_change, merge_stats
 
 GD_PHASE_TOL = 0.01  # gradient descent: largest relative change of a phase time when dt is halved
 
@@ -98,9 +98,7 @@ class OrthoRun:
         """``a`` (n_t, m) and ``W`` (n_t, m, d) along the trajectory."""
         ys = self.traj.ys
         if hasattr(ys, "rho"):
-            wbar = ys.wbar / np.linalg.norm(ys.wbar, axis=-1, keepdims=True)
-            r = np.exp(ys.rho)
-            return self.s * r, r[..., None] * wbar
+            return tuple(R.to_cartesian(R.SphState(np.asarray(ys.rho), np.asarray(ys.wbar)), self.s))
         return ys.a, ys.W
 
     def geometry(self) -> tuple[np.ndarray, np.ndarray]:
@@ -267,9 +265,7 @@ def report(check_id: str, title: str, p: OrthoParams, runs: list[OrthoRun], rows
         a, W = r.cart()
         return {"a": a[i].tolist(), "W": W[i].tolist(), "s": r.s.tolist()}
 
-    stats = runs[0].traj.stats
-    for r in runs[1:]:
-        stats = stats.merge(r.traj.stats)
+    stats = merge_stats(r.traj.stats for r in runs)
     params = p.to_dict()
     params["lam"] = [float(x) for x in p.lams]
     extra = {k: per(v) if callable(v) else v for k, v in (extra or {}).items()}

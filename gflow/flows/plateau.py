@@ -24,13 +24,14 @@ import numpy as np
 
 from gflow import Event, Trajectory, save_grid, solve
 from gflow._config import jax as _jax
+from gflow._solve import SOLVERS
 from gflow.bounds.plateau import g_theorem2
 from gflow.data.classes import ClassData, class_dataset
 from gflow.errors import InputError
-from gflow.params import ParamSet, fits_in_memory, gd_needs_dt, param
-from gflow._solve import SOLVERS
 from gflow.models import homogeneous as H
-from gflow.trajectory import max_event_time_change
+from gflow.models._common import class_margins
+from gflow.params import ParamSet, fits_in_memory, gd_needs_dt, param
+from gflow.trajectory import max_event_time_change, merge_stats
 
 GD_PHASE_TOL = 0.01  # gradient descent: largest relative change of a phase time when dt is halved
 
@@ -107,17 +108,13 @@ class FlowRun:
 def events_for(k: int, r: int) -> tuple[Event, ...]:
     """The phase events of Model H with ``k`` classes and degree ``r`` (cached so the
     compiled solve is reused)."""
-    jax = _jax()
-    jnp = jax.numpy
+    jnp = _jax().numpy
 
     def own_u(y, a):
-        u = jax.nn.softmax((a["X"] @ y.W.T) ** r + y.b, axis=-1)
-        return (u * a["Y"]).sum(-1)
+        return (H.softmax(y, a["X"], r) * a["Y"]).sum(-1)
 
     def margins(y, a):
-        f = (a["X"] @ y.W.T) ** r + y.b
-        own = (f * a["Y"]).sum(-1)
-        return own - jnp.where(a["Y"] > 0, -jnp.inf, f).max(-1)
+        return class_margins(H.logits(y, a["X"], r), a["Y"])
 
     def gap(y, a):
         s = jnp.sort(y.b)
@@ -185,10 +182,7 @@ def run_sweep(p: FlowParams, progress=None) -> list[FlowRun]:
 
 
 def merged_stats(runs: list[FlowRun]) -> dict:
-    stats = runs[0].traj.stats
-    for run in runs[1:]:
-        stats = stats.merge(run.traj.stats)
-    return stats.to_dict()
+    return merge_stats(r.traj.stats for r in runs).to_dict()
 
 
 def observables(run: FlowRun, r: int) -> dict[str, np.ndarray]:
@@ -196,9 +190,7 @@ def observables(run: FlowRun, r: int) -> dict[str, np.ndarray]:
     X, labels = run.data.X, run.data.labels
     W, b = run.traj.ys.W, run.traj.ys.b
     f = np.einsum("nd,tkd->tnk", X, W) ** r + b[:, None, :]
-    own = np.take_along_axis(f, labels[None, :, None], axis=2)[..., 0]
-    others = np.where(np.arange(f.shape[2])[None, None, :] == labels[None, :, None], -np.inf, f)
-    m = own - others.max(axis=2)
+    m = class_margins(f, labels)
     e = np.exp(f - f.max(axis=2, keepdims=True))
     u = e / e.sum(axis=2, keepdims=True)
     u_own = np.take_along_axis(u, labels[None, :, None], axis=2)[..., 0]

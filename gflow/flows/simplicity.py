@@ -20,8 +20,8 @@ from gflow._config import jax as _jax
 from gflow.bounds.simplicity import ols_halves
 from gflow.data.teacher import DISTRIBUTIONS, linear_teacher
 from gflow.errors import InputError
-from gflow.params import ParamSet, fits_in_memory, param
 from gflow.models import relu2 as R
+from gflow.params import ParamSet, fits_in_memory, param
 
 
 SOLVERS = ("exact", "gd")
@@ -75,7 +75,7 @@ class Trained:
         return self.traj.ys.W[-1]
 
     def predict(self, X, i: int = -1):
-        return np.maximum(X @ self.traj.ys.W[i].T, 0) @ self.traj.ys.a[i]
+        return R.predict(self.traj.ys.a[i], self.traj.ys.W[i], X)
 
     def train_loss(self, i: int = -1) -> float:
         return float(0.5 * np.mean((self.predict(self.X, i) - self.y) ** 2))
@@ -140,7 +140,7 @@ def problem(p: SimParams, n: int, rep: int):
 
 
 def train_loss(X, y, a, W) -> float:
-    return float(0.5 * np.mean((np.maximum(X @ W.T, 0) @ a - y) ** 2))
+    return float(R.loss(np.asarray(a), np.asarray(W), X, y))
 
 
 def train_final(p: SimParams, n: int, reps: int, batched: bool = True, max_segments: int = 1,

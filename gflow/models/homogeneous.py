@@ -21,6 +21,7 @@ import numpy as np
 
 from .._config import jax as _jax
 from ..errors import InputError
+from ._common import class_margins
 
 
 class HState(NamedTuple):
@@ -101,8 +102,4 @@ def init_state(k: int, d: int, delta: float, seed: int | np.random.Generator = 0
 
 def margins(state: HState, X, labels, r: int):
     """``f_{y(x)}(x) − max_{j≠y(x)} f_j(x)`` for every sample (numpy or jax arrays)."""
-    jnp = _jax().numpy
-    f = logits(state, X, r)
-    own = jnp.take_along_axis(f, labels[:, None], axis=1)[:, 0]
-    others = jnp.where(jnp.arange(f.shape[1])[None, :] == labels[:, None], -jnp.inf, f)
-    return own - others.max(axis=1)
+    return class_margins(logits(state, X, r), labels)

@@ -47,14 +47,26 @@ class SphState(NamedTuple):
 
 
 def predict(a, W, X):
-    """``h(x_k)`` for every row of X."""
-    jax = _jax()
-    return jax.nn.relu(X @ W.T) @ a
+    """``h(x) = Σ_j a_j σ(<w_j, x>)`` for every row of X: ``a`` (…, m), ``W`` (…, m, d), a leading time
+    axis allowed; numpy in, numpy out (JAX in, JAX out, with σ'(0) = 0 under autodiff)."""
+    if isinstance(a, np.ndarray) and isinstance(W, np.ndarray):
+        relu = lambda z: np.maximum(z, 0.0)  # noqa: E731
+        xp = np
+    else:
+        jax = _jax()
+        relu, xp = jax.nn.relu, jax.numpy
+    act = relu(X @ xp.swapaxes(W, -1, -2))
+    return act @ a if a.ndim == 1 else (act @ a[..., None])[..., 0]
+
+
+def loss(a, W, X, y):
+    """``(1/2n) Σ_k (h(x_k) − y_k)²`` (per saved time when ``a``, ``W`` carry a time axis)."""
+    r = predict(a, W, X) - y
+    return 0.5 * (r * r).sum(-1) / X.shape[0]
 
 
 def loss_cart(theta: CartState, X, y):
-    r = predict(theta.a, theta.W, X) - y
-    return 0.5 * (r @ r) / X.shape[0]
+    return loss(theta.a, theta.W, X, y)
 
 
 def _D(a, W, X, y, kink=0.0):
@@ -116,9 +128,11 @@ def gd_step(a, W, XT, Y, n, dt):
 
 
 def to_cartesian(state: SphState, s) -> CartState:
-    jnp = _jax().numpy
-    wbar = state.wbar / jnp.linalg.norm(state.wbar, axis=-1, keepdims=True)
-    r = jnp.exp(state.rho)
+    """Log-radius coordinates → ``(a, W)`` with ``a_j = s_j e^ρ_j``, ``w_j = e^ρ_j w̄_j/‖w̄_j‖`` (numpy or JAX,
+    a leading time axis allowed)."""
+    xp = np if isinstance(state.rho, np.ndarray) and isinstance(state.wbar, np.ndarray) else _jax().numpy
+    wbar = state.wbar / xp.linalg.norm(state.wbar, axis=-1, keepdims=True)
+    r = xp.exp(state.rho)
     return CartState(a=s * r, W=r[..., None] * wbar)
 
 

@@ -20,10 +20,10 @@ from __future__ import annotations
 import numpy as np
 
 from gflow._config import jax as _jax
+from gflow.flows import orthogonal as flow
 from gflow.models import relu2 as R
 from gflow.report import Report, Row
 
-from gflow.flows import orthogonal as flow
 
 ID = "orthogonal.fact1"
 TITLE = "a strict saddle θ_S ≠ 0 between the two fits, on the predicted window"

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from gflow.flows import orthogonal as flow
 from gflow.report import Report, Row
 
-from gflow.flows import orthogonal as flow
 
 ID = "orthogonal.lemma2"
 TITLE = "early alignment at t1 = −ε ln λ/‖D−‖"

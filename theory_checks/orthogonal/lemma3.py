@@ -13,9 +13,9 @@ from __future__ import annotations
 import numpy as np
 
 from gflow.bounds.orthogonal import logistic
+from gflow.flows import orthogonal as flow
 from gflow.report import Report, Row
 
-from gflow.flows import orthogonal as flow
 
 ID = "orthogonal.lemma3"
 TITLE = "first group fitted by t2 ≤ −(1+3ε) ln λ/‖D+‖; logistic growth of Σ‖w_j‖²"

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from gflow.flows import orthogonal as flow
 from gflow.report import Report, Row
 
-from gflow.flows import orthogonal as flow
 
 ID = "orthogonal.lemma4"
 TITLE = "second group fitted by t3 ≤ −(1+3rε) ln λ/‖D−‖, first group frozen"

@@ -36,10 +36,10 @@ import dataclasses
 import numpy as np
 
 from gflow._config import jax as _jax
+from gflow.flows import orthogonal as flow
 from gflow.params import param
 from gflow.report import Hypothesis, Report, Row
 
-from gflow.flows import orthogonal as flow
 from .fact1 import _loss_fns
 
 ID = "orthogonal.lemma5"

@@ -15,10 +15,10 @@ import dataclasses
 import numpy as np
 
 from gflow.bounds.orthogonal import min_norm_sq, sympy_min_norm_one_sample
+from gflow.flows import orthogonal as flow
 from gflow.params import redefault
 from gflow.report import Report, Row
 
-from gflow.flows import orthogonal as flow
 
 ID = "orthogonal.theorem1"
 TITLE = "zero loss, and ‖θ∞‖² → the minimum-norm interpolator's as λ → 0"

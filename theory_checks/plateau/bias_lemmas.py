@@ -53,11 +53,11 @@ import dataclasses
 import numpy as np
 
 from gflow.errors import InputError
-from gflow.params import param
+from gflow.flows import plateau as flow
 from gflow.models import homogeneous as H
+from gflow.params import param
 from gflow.report import Hypothesis, Report, Row
 
-from gflow.flows import plateau as flow
 from ._rows import lower_trend_row, upper_trend_row
 
 ID = "plateau.bias_lemmas"

@@ -32,9 +32,9 @@ import numpy as np
 
 from gflow.bounds.plateau import g_no_log, g_theorem2
 from gflow.fitting import compare_laws
+from gflow.flows import plateau as flow
 from gflow.report import Report, Row
 
-from gflow.flows import plateau as flow
 from ._rows import lower_trend_row, upper_trend_row
 
 ID = "plateau.prop1"

@@ -32,10 +32,10 @@ from gflow import Event, solve
 from gflow._config import jax as _jax
 from gflow.bounds import plateau as B
 from gflow.fitting import slope
+from gflow.flows import plateau as flow
 from gflow.models import homogeneous as H
 from gflow.report import Report, Row
 
-from gflow.flows import plateau as flow
 from .prop1 import prop_times
 
 ID = "plateau.tensor_power"

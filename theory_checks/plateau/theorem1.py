@@ -22,10 +22,11 @@ import dataclasses
 import numpy as np
 
 from gflow.bounds.plateau_mli import theorem1_alphas, theorem1_delta_bound
+from gflow.flows import deep
 from gflow.models import deep_fc as F
 from gflow.report import Hypothesis, Report, Row
+from gflow.trajectory import merge_stats
 
-from gflow.flows import deep
 from . import mli_rows
 
 ID = "plateau.theorem1"
@@ -98,9 +99,7 @@ def run(p: Params, progress=None) -> Report:
             progress(i, len(p.delta), 1.0, 1.0)
     cs = [curves(p, r) for r in runs]
     row_list, findings = rows(p, cs)
-    stats = runs[0].stats
-    for r in runs[1:]:
-        stats = stats.merge(r.stats)
+    stats = merge_stats(r.stats for r in runs)
     one = len(runs) == 1
 
     def per(fn):

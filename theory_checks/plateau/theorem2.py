@@ -24,10 +24,10 @@ import numpy as np
 
 from gflow.bounds.plateau import g_no_log, g_theorem2
 from gflow.fitting import compare_laws, slope
-from gflow.report import Report, Row
-
 from gflow.flows import plateau as flow
 from gflow.flows.plateau import learned_order, learning_times, phase_times  # noqa: F401 (public here too)
+from gflow.report import Report, Row
+
 from ._rows import lower_trend_row, upper_trend_row
 
 ID = "plateau.theorem2"

@@ -21,13 +21,13 @@ import dataclasses
 
 import numpy as np
 from gflow.bounds.plateau_mli import bias_gaps, theorem3_alphas, theorem3_delta_conditions
-from gflow.params import param
 from gflow.fitting import slope
+from gflow.flows import plateau as flow
 from gflow.interpolation import MLI
 from gflow.models import homogeneous as H
+from gflow.params import param
 from gflow.report import Hypothesis, Report, Row
 
-from gflow.flows import plateau as flow
 from . import mli_rows
 
 ID = "plateau.theorem3"

@@ -21,10 +21,11 @@ import dataclasses
 import numpy as np
 
 from gflow.errors import InputError
+from gflow.flows import deep
 from gflow.params import param, redefault
 from gflow.report import Hypothesis, Report, Row
+from gflow.trajectory import merge_stats
 
-from gflow.flows import deep
 
 ID = "plateau.trends"
 TITLE = "Section 5 trends: no bias, homogeneous bias interpolation, init scale and depth vs the error plateau"
@@ -113,9 +114,7 @@ def run(p: Params, progress=None) -> Report:
     p.validate()
     m = measure(p, progress)
     runs = m["runs"]
-    stats = None
-    for r in runs.values():
-        stats = r.stats if stats is None else stats.merge(r.stats)
+    stats = merge_stats(r.stats for r in runs.values())
     norm_x = float(np.linalg.norm(runs["bias"].data.X, axis=1).max())
     hyps = [Hypothesis("inputs ‖x‖ ≤ 1", "≤ 1", norm_x, norm_x <= 1 + 1e-12),
             Hypothesis("every network reaches zero training error (margin ≥ m)", "all", len(runs), True)]

@@ -16,9 +16,9 @@ import numpy as np
 from gflow.bounds.simplicity import extremal_vectors
 from gflow.data.teacher import linear_teacher, second_moment
 from gflow.fitting import slope
+from gflow.flows.simplicity import SimParams
 from gflow.report import Hypothesis, Report, Row
 
-from gflow.flows.simplicity import SimParams
 
 ID = "simplicity.prop1"
 TITLE = "finite-data extremal vectors → ±Σβ*/‖Σβ*‖ as N grows"

@@ -27,9 +27,9 @@ from gflow.bounds.simplicity import D_linear_symmetric, sup_deviation
 from gflow.data.teacher import linear_teacher, second_moment
 from gflow.errors import InputError
 from gflow.fitting import compare_laws, slope
+from gflow.flows.simplicity import SimParams
 from gflow.report import Hypothesis, Report, Row
 
-from gflow.flows.simplicity import SimParams
 
 ID = "simplicity.theorem1"
 TITLE = "concentration: E sup_w ‖D_N(w) − D(w)‖ ≲ √(d log N / N)"

@@ -25,9 +25,9 @@ import dataclasses
 import numpy as np
 
 from gflow.bounds.simplicity import extremal_vectors, neuron_angles
+from gflow.flows.simplicity import SimParams, ols_halves, test_set, train
 from gflow.report import Hypothesis, Report, Row
 
-from gflow.flows.simplicity import SimParams, ols_halves, test_set, train
 
 ID = "simplicity.theorem2"
 TITLE = "large N: the network converges to OLS on the two halves instead of interpolating"

@@ -46,10 +46,10 @@ import time
 import numpy as np
 
 from gflow.errors import InputError
+from gflow.flows.simplicity import SimParams, ols_halves, test_set, train_final, train_loss
 from gflow.params import param, redefault
 from gflow.report import Hypothesis, Report, Row
 
-from gflow.flows.simplicity import SimParams, ols_halves, test_set, train_final, train_loss
 
 ID = "simplicity.threshold"
 TITLE = "optimisation threshold: interpolation below N*, OLS above; N* grows with d"
