@@ -21,6 +21,7 @@ import numpy as np
 from gflow import Event, save_grid, solve
 from gflow._config import jax as _jax
 from gflow._solve import SOLVERS
+from gflow.data import stream
 from gflow.data.clusters import cluster_dataset
 from gflow.errors import InputError, SolverError
 from gflow.interpolation import MLI
@@ -93,7 +94,7 @@ def _fit_event(activation: str) -> Event:
 
 
 def make_data(p: DeepParams):
-    return cluster_dataset(p.k, p.d, p.n_samples, p.noise, seed=np.random.default_rng(np.random.SeedSequence([p.seed, 2])))
+    return cluster_dataset(p.k, p.d, p.n_samples, p.noise, seed=stream(p.seed, 2))
 
 
 def train(p: DeepParams, r: int, delta: float, bias: str = "last", data=None, check_step: bool = True) -> DeepRun:
@@ -103,7 +104,7 @@ def train(p: DeepParams, r: int, delta: float, bias: str = "last", data=None, ch
     jnp = _jax().numpy
     data = make_data(p) if data is None else data
     dims = [p.d] + [p.width] * (r - 1) + [p.k]
-    rng = np.random.default_rng(np.random.SeedSequence([p.seed, 1, r]))
+    rng = stream(p.seed, 1, r)
     theta0 = F.init_state(dims, delta, bias, seed=rng)
     args = dict(data.args(), margin=jnp.float64(p.margin))
     if p.activation == "relu" and p.solver != "gd":

@@ -27,6 +27,7 @@ from gflow._config import jax as _jax
 from gflow._solve import SOLVERS
 from gflow.bounds import orthogonal as B
 from gflow.data import orthogonal as OD
+from gflow.data import stream
 from gflow.errors import InputError
 from gflow.models import relu2 as R
 from gflow.params import ParamSet, fits_in_memory, gd_needs_dt, param
@@ -73,7 +74,7 @@ class OrthoParams(ParamSet):
 def make_data(p: OrthoParams) -> OD.OrthoData:
     if p.dataset == "two-point":
         return OD.two_point()
-    return OD.orthonormal(p.n, p.d, seed=np.random.default_rng(np.random.SeedSequence([p.seed, 2])))
+    return OD.orthonormal(p.n, p.d, seed=stream(p.seed, 2))
 
 
 @dataclasses.dataclass
@@ -173,7 +174,7 @@ def run_flow(p: OrthoParams, lam: float, data=None, draws=None, progress=None,
     data = make_data(p) if data is None else data
     d = data.X.shape[1]
     if draws is None:
-        _, s, g = R.init(p.m, d, 1.0, seed=np.random.default_rng(np.random.SeedSequence([p.seed, 1])))
+        _, s, g = R.init(p.m, d, 1.0, seed=stream(p.seed, 1))
     else:
         s, g = draws
     y0 = R.from_draws(g, s, lam)
@@ -211,7 +212,7 @@ def run_flow(p: OrthoParams, lam: float, data=None, draws=None, progress=None,
 def run_sweep(p: OrthoParams, progress=None) -> list[OrthoRun]:
     p.validate()
     data = make_data(p)
-    _, s, g = R.init(p.m, data.X.shape[1], 1.0, seed=np.random.default_rng(np.random.SeedSequence([p.seed, 1])))
+    _, s, g = R.init(p.m, data.X.shape[1], 1.0, seed=stream(p.seed, 1))
     out = []
     lams = p.lams
     for i, lam in enumerate(lams):

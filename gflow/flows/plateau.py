@@ -26,6 +26,7 @@ from gflow import Event, Trajectory, save_grid, solve
 from gflow._config import jax as _jax
 from gflow._solve import SOLVERS
 from gflow.bounds.plateau import g_theorem2
+from gflow.data import stream
 from gflow.data.classes import ClassData, class_dataset
 from gflow.errors import InputError
 from gflow.models import homogeneous as H
@@ -135,12 +136,12 @@ def events_for(k: int, r: int) -> tuple[Event, ...]:
 
 def initial_gaussian(p: FlowParams) -> np.ndarray:
     """The standard normals behind ``W(0) = δ·|G|`` (independent of δ)."""
-    rng = np.random.default_rng(np.random.SeedSequence([p.seed, 1]))
+    rng = stream(p.seed, 1)
     return rng.standard_normal((p.k, p.d))
 
 
 def make_data(p: FlowParams) -> ClassData:
-    rng = np.random.default_rng(np.random.SeedSequence([p.seed, 2]))
+    rng = stream(p.seed, 2)
     return class_dataset(p.k, p.d, p.n_samples, p.sigma, seed=rng)
 
 

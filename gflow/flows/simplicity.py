@@ -18,6 +18,7 @@ import numpy as np
 from gflow import save_grid, solve
 from gflow._config import jax as _jax
 from gflow.bounds.simplicity import ols_halves
+from gflow.data import stream
 from gflow.data.teacher import DISTRIBUTIONS, linear_teacher
 from gflow.errors import InputError
 from gflow.models import relu2 as R
@@ -89,9 +90,9 @@ def train(p: SimParams, n: int, dt: float | None = None, seed_offset: int = 0, s
 
     jnp = _jax().numpy
     solver = solver or p.solver
-    rng = np.random.default_rng(np.random.SeedSequence([p.seed, 2, n, seed_offset]))
+    rng = stream(p.seed, 2, n, seed_offset)
     X, y = linear_teacher(n, p.beta, p.sigma, p.dist, seed=rng)
-    sph, s, _ = R.init(p.m, p.d, p.lam, seed=np.random.default_rng(np.random.SeedSequence([p.seed, 1])))
+    sph, s, _ = R.init(p.m, p.d, p.lam, seed=stream(p.seed, 1))
     cart = R.to_cartesian(R.SphState(*map(jnp.asarray, sph)), jnp.asarray(s))
     grid = save_grid(p.t_max, 120, t_min=1.0)
     if solver == "exact":
@@ -105,7 +106,7 @@ def train(p: SimParams, n: int, dt: float | None = None, seed_offset: int = 0, s
 
 
 def test_set(p: SimParams, n: int = 20000):
-    rng = np.random.default_rng(np.random.SeedSequence([p.seed, 3]))
+    rng = stream(p.seed, 3)
     return linear_teacher(n, p.beta, p.sigma, p.dist, seed=rng)
 
 
@@ -131,10 +132,10 @@ def _gd(batched: bool):
 def problem(p: SimParams, n: int, rep: int):
     """Data and balanced init of repetition ``rep`` (rep 0 is the one :func:`train` uses)."""
     jnp = _jax().numpy
-    rng = np.random.default_rng(np.random.SeedSequence([p.seed, 2, n, rep]))
+    rng = stream(p.seed, 2, n, rep)
     X, y = linear_teacher(n, p.beta, p.sigma, p.dist, seed=rng)
     init_seed = [p.seed, 1] + ([rep] if rep else [])  # rep 0: the init train() uses
-    sph, s, _ = R.init(p.m, p.d, p.lam, seed=np.random.default_rng(np.random.SeedSequence(init_seed)))
+    sph, s, _ = R.init(p.m, p.d, p.lam, seed=stream(*init_seed))
     cart = R.to_cartesian(R.SphState(*map(jnp.asarray, sph)), jnp.asarray(s))
     return X, y, np.asarray(cart.a), np.asarray(cart.W)
 

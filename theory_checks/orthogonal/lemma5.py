@@ -36,6 +36,7 @@ import dataclasses
 import numpy as np
 
 from gflow._config import jax as _jax
+from gflow.data import stream
 from gflow.flows import orthogonal as flow
 from gflow.params import param
 from gflow.report import Hypothesis, Report, Row
@@ -68,7 +69,7 @@ def radius(p: flow.OrthoParams, run: flow.OrthoRun) -> float:
 def ball_states(p: Params, run: flow.OrthoRun, rho: float, seed: int) -> np.ndarray:
     """Flat Cartesian states ``(a, W)`` in ``B(θ∞, ρ) ∩ Θ``: half along the groups' shrinking
     directions, half uniform in the ball."""
-    rng = np.random.default_rng(np.random.SeedSequence([p.seed, 11, seed]))
+    rng = stream(p.seed, 11, seed)
     a, W = run.cart()
     W = W[-1]
     m = len(run.s)

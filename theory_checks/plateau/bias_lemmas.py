@@ -52,6 +52,7 @@ import dataclasses
 
 import numpy as np
 
+from gflow.data import stream
 from gflow.errors import InputError
 from gflow.flows import plateau as flow
 from gflow.models import homogeneous as H
@@ -269,7 +270,7 @@ def measure(p: Params, runs: list[flow.FlowRun]) -> dict[str, list[LemmaCounts]]
     out = {"lemma1": [], "lemma2": [], "lemma3": []}
     for n_delta, run in enumerate(runs):
         delta = run.delta
-        rng = lambda lemma: np.random.default_rng(np.random.SeedSequence([p.seed, 7, lemma, n_delta]))  # noqa: E731
+        rng = lambda lemma: stream(p.seed, 7, lemma, n_delta)  # noqa: E731
         for lemma, sampler in ((1, sample_lemma1), (2, sample_lemma2)):
             sets = [sampler(rng(lemma), p, run.data, delta, p.n_states), trajectory_states(p, run, lemma)]
             res = [lemmas_1_2(p, s, delta, lemma, mu) for s in sets]
