@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    from .._types import Labels, Logits, Margins, OneHot
 
 
 def _xp(*arrays):
@@ -23,7 +28,7 @@ def class_mask(y, k: int):
     return y > 0
 
 
-def class_margins(f, y):
+def class_margins(f: Logits, y: Labels | OneHot) -> Margins:
     """The classification margin ``f_{y(x)}(x) − max_{j≠y(x)} f_j(x)`` of every sample, from logits ``f``
     (…, n, k) and labels ``y`` (integer (n,) or one-hot (…, n, k)); positive = correctly classified."""
     xp = _xp(f, y)

@@ -15,7 +15,7 @@ which :func:`vector_field` implements and the tests compare with ``−∇`` of :
 from __future__ import annotations
 
 import functools
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -23,12 +23,15 @@ from .._config import jax as _jax
 from ..errors import InputError
 from ._common import class_margins
 
+if TYPE_CHECKING:
+    from .._types import Biases, ClassWeights
+
 
 class HState(NamedTuple):
     """Parameters of Model H: ``W`` (k×d) and ``b`` (k)."""
 
-    W: object
-    b: object
+    W: ClassWeights   # (k, d): row i is class i's weight vector
+    b: Biases         # (k,)
 
 
 def validate(k: int, r: int, d: int | None = None) -> None:

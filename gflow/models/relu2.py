@@ -30,23 +30,28 @@ from __future__ import annotations
 import functools
 from typing import NamedTuple
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .._config import jax as _jax
 from ..errors import InputError
 
+if TYPE_CHECKING:
+    from .._types import Directions, Inputs, InnerWeights, LogRadii, OuterWeights, Targets
+
 
 class CartState(NamedTuple):
-    a: object   # (m,)
-    W: object   # (m, d)
+    a: OuterWeights   # (m,), or (t, m) along a trajectory
+    W: InnerWeights   # (m, d)
 
 
 class SphState(NamedTuple):
-    rho: object   # (m,) log-radius: ‖w_j‖ = e^ρ_j
-    wbar: object  # (m, d) unit directions
+    rho: LogRadii      # (m,) log-radius: ‖w_j‖ = e^ρ_j
+    wbar: Directions   # (m, d) unit directions
 
 
-def predict(a, W, X):
+def predict(a: OuterWeights, W: InnerWeights, X: Inputs) -> Targets:
     """``h(x) = Σ_j a_j σ(<w_j, x>)`` for every row of X: ``a`` (…, m), ``W`` (…, m, d), a leading time
     axis allowed; numpy in, numpy out (JAX in, JAX out, with σ'(0) = 0 under autodiff)."""
     if isinstance(a, np.ndarray) and isinstance(W, np.ndarray):
@@ -59,7 +64,7 @@ def predict(a, W, X):
     return act @ a if a.ndim == 1 else (act @ a[..., None])[..., 0]
 
 
-def loss(a, W, X, y):
+def loss(a: OuterWeights, W: InnerWeights, X: Inputs, y: Targets):
     """``(1/2n) Σ_k (h(x_k) − y_k)²`` (per saved time when ``a``, ``W`` carry a time axis)."""
     r = predict(a, W, X) - y
     return 0.5 * (r * r).sum(-1) / X.shape[0]
