@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from gflow import Event, SolverError, save_grid, solve
+from gflow import SOLVERS, Event, SolverError, save_grid, solve
 from gflow._config import jax as _jax
 from gflow.bounds.plateau import tensor_power_blowup, tensor_power_solution, tensor_power_time
 from gflow.data.classes import class_dataset
@@ -22,18 +22,40 @@ def logistic_field(t, u, a):
     return a["rate"] * u * (1 - u / a["cap"])
 
 
-@pytest.mark.parametrize("solver", ["tsit5", "dopri5", "dopri8", "kvaerno5", "lsoda", "radau"])
+ADAPTIVE = [s for s in SOLVERS if s != "gd"]
+
+
+def test_every_listed_solver_is_tested():
+    assert set(ADAPTIVE) | {"gd"} == set(SOLVERS) and len(SOLVERS) >= 13
+
+
+LOW_ORDER = {"heun": 1e-3}   # a second-order pair: rtol 1e-10 would need >2·10⁵ steps; test it at a looser one
+
+
+@pytest.mark.parametrize("solver", ADAPTIVE)
 def test_tensor_power_closed_form_and_event(solver):
+    loose = LOW_ORDER.get(solver, 1.0)
     x0, C, level = 0.1, 2.0, 0.5
     t_hit = tensor_power_time(x0, level, C, 4)
     t1 = t_hit + 0.5 * (tensor_power_blowup(x0, C, 4) - t_hit)
     ev = Event("hit", lambda x, a: x - a["level"])
-    tr = solve(power_field, jnp.float64(x0), t1, {"C": 2.0, "level": level}, solver=solver, rtol=1e-10,
-               atol=1e-12, events=[ev], save_ts=np.linspace(0, t_hit, 20))
+    tr = solve(power_field, jnp.float64(x0), t1, {"C": 2.0, "level": level}, solver=solver, rtol=1e-10 / loose,
+               atol=1e-12 / loose, events=[ev], save_ts=np.linspace(0, t_hit, 20))
     sel = tr.ts <= t_hit
-    np.testing.assert_allclose(tr.ys[sel], tensor_power_solution(tr.ts[sel], x0, C, 4), rtol=1e-6)
-    assert abs(tr.event_time("hit") - t_hit) / t_hit < 1e-7
+    np.testing.assert_allclose(tr.ys[sel], tensor_power_solution(tr.ts[sel], x0, C, 4), rtol=1e-6 / loose)
+    assert abs(tr.event_time("hit") - t_hit) / t_hit < 1e-7 / loose
     assert tr.stats.rhs_evals > 0 and tr.stats.steps > 0
+
+
+def test_gradient_descent_converges_at_first_order_to_the_closed_form():
+    x0, C, t1 = 0.1, 2.0, 10.0
+    exact = float(tensor_power_solution(np.array([t1]), x0, C, 4)[0])
+    errs = []
+    for dt in (0.1, 0.05, 0.025):
+        tr = solve(power_field, jnp.float64(x0), t1, {"C": C}, solver="gd", dt=dt, save_ts=np.array([0.0, t1]))
+        errs.append(abs(float(tr.ys[-1]) - exact))
+        assert tr.stats.step == dt and tr.stats.steps == round(t1 / dt)
+    assert 1.8 < errs[0] / errs[1] < 2.2 and 1.8 < errs[1] / errs[2] < 2.2
 
 
 def test_logistic_closed_form():
