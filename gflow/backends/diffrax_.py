@@ -10,7 +10,9 @@ threshold value.
 
 from __future__ import annotations
 
+import collections
 import functools
+import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -38,13 +40,41 @@ IMPLICIT = {"kvaerno5": "Kvaerno5", "kvaerno3": "Kvaerno3"}
 SOLVERS = tuple(EXPLICIT) + tuple(IMPLICIT)
 
 _MASKED = -1e300  # value of a masked (already recorded) event: never crosses zero
-_COMPILED: dict = {}  # (jitted fn, argument shapes) -> executable, reused across solves
-_counter = [0]
+COMPILED_CACHE_SIZE = 64   # executables kept in memory (JAX's persistent cache keeps them on disk too)
+_COMPILED: collections.OrderedDict = collections.OrderedDict()  # (jitted fn, argument shapes) -> executable
 
 
-def _count_callback(n):
-    _counter[0] += int(np.sum(n))
-    return np.zeros((), np.int32)
+def _compiled(key, build):
+    """The executable for ``key``, built on a miss; least recently used ones beyond the bound are dropped."""
+    if key in _COMPILED:
+        _COMPILED.move_to_end(key)
+        return _COMPILED[key], False
+    exe = _COMPILED[key] = build()
+    while len(_COMPILED) > COMPILED_CACHE_SIZE:
+        _COMPILED.popitem(last=False)
+    return exe, True
+
+
+class _EvalCounter:
+    """Field evaluations seen by instrumented solves (implicit solvers: diffrax does not report them). A solve
+    reads the difference across its run; the lock keeps concurrent increments exact."""
+
+    def __init__(self):
+        self._n = 0
+        self._lock = threading.Lock()
+
+    def add(self, n) -> np.ndarray:
+        with self._lock:
+            self._n += int(np.sum(n))
+        return np.zeros((), np.int32)
+
+    @property
+    def value(self) -> int:
+        with self._lock:
+            return self._n
+
+
+_EVALS = _EvalCounter()
 
 
 def _instrumented(vf):
@@ -54,7 +84,7 @@ def _instrumented(vf):
 
     def counted(t, y, args):
         out = vf(t, y, args)
-        tok = io_callback(_count_callback, jax.ShapeDtypeStruct((), jnp.int32), jnp.int32(1))
+        tok = io_callback(_EVALS.add, jax.ShapeDtypeStruct((), jnp.int32), jnp.int32(1))
         return jax.tree_util.tree_map(lambda a: a + 0 * tok, out)
 
     return counted
@@ -190,7 +220,7 @@ def solve(
         if any(events[i].terminal for i in np.flatnonzero(at_start)):
             leaves = jax.tree_util.tree_map(lambda a: np.asarray(a)[None], y_now)
             return Trajectory(ts=np.asarray([t_now]), ys=leaves, events=occurred, stats=stats, t1=float(t1))
-    _counter[0] = 0
+    evals_before = _EVALS.value
     compiled = None
     while True:
         call = (y_now, args, jnp.float64(t_now), jnp.float64(t1), jnp.asarray(np.maximum(save_ts, t_now)),
@@ -199,10 +229,9 @@ def solve(
         if compiled is None:
             key = (run, jax.tree_util.tree_structure(call),
                    tuple((np.shape(x), str(getattr(x, "dtype", type(x)))) for x in jax.tree_util.tree_leaves(call)))
-            compiled = _COMPILED.get(key)
-            if compiled is None:
-                tc = time.perf_counter()
-                compiled = _COMPILED[key] = run.lower(*call).compile()
+            tc = time.perf_counter()
+            compiled, built = _compiled(key, lambda: run.lower(*call).compile())
+            if built:
                 stats.compile_s += time.perf_counter() - tc
         tw = time.perf_counter()
         out_ts, out_ys, result, sstats = jax.block_until_ready(compiled(*call))
@@ -256,7 +285,7 @@ def solve(
                 continue
         break
     if count:
-        stats.rhs_evals = _counter[0]
+        stats.rhs_evals = _EVALS.value - evals_before
     ts = np.concatenate(pieces_t)
     ys = jax.tree_util.tree_map(lambda *a: np.concatenate(a), *pieces_y)
     t1 = float(ts[-1]) if ts[-1] < t1 else t1  # stopped early at a terminal event
