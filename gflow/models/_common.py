@@ -24,7 +24,7 @@ def class_mask(y, k: int):
     xp = _xp(y)
     y = xp.asarray(y)
     if xp.issubdtype(y.dtype, xp.integer):
-        return y[..., None] == xp.arange(k)
+        return y[..., None] == xp.arange(k)[(None,) * y.ndim]
     return y > 0
 
 
@@ -33,5 +33,6 @@ def class_margins(f: Logits, y: Labels | OneHot) -> Margins:
     (…, n, k) and labels ``y`` (integer (n,) or one-hot (…, n, k)); positive = correctly classified."""
     xp = _xp(f, y)
     mask = class_mask(y, f.shape[-1])
+    mask = xp.broadcast_to(mask, f.shape)   # labels (n,) against logits with a time axis (t, n, k)
     own = xp.where(mask, f, 0.0).sum(-1)
     return own - xp.where(mask, -xp.inf, f).max(-1)

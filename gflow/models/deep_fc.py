@@ -49,9 +49,9 @@ def forward(theta: FState, X, activation: str = "relu"):
     for i, V in enumerate(theta.V[:-1]):
         h = h @ V.T
         if theta.c:
-            h = h + theta.c[i]
+            h = h + theta.c[i][None, :]
         h = act(h)
-    return h @ theta.V[-1].T + theta.b
+    return h @ theta.V[-1].T + theta.b[None, :]
 
 
 @functools.lru_cache(maxsize=None)

@@ -103,12 +103,12 @@ def _pre_logits(theta: F.FState, D, X):
     h, pres, scales = X, [], []
     for i, V in enumerate(theta.V[:-1]):
         z = h @ V.T
-        c = theta.c[i] if theta.c else 0.0
+        c = theta.c[i][None, :] if theta.c else 0.0
         z = z + c
         scales.append(jnp.linalg.norm(h, axis=1)[:, None] * jnp.linalg.norm(V, axis=1)[None, :] + jnp.abs(c))
         pres.append(z)
         h = D[i] * z
-    return jnp.stack(pres), h @ theta.V[-1].T + theta.b, jnp.stack(scales)
+    return jnp.stack(pres), h @ theta.V[-1].T + theta.b[None, :], jnp.stack(scales)
 
 
 def _velocity(theta, D, args, bias: str):

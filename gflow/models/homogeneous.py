@@ -45,7 +45,7 @@ def validate(k: int, r: int, d: int | None = None) -> None:
 
 def logits(state: HState, X, r: int):
     """``f(x)`` for every row ``x`` of ``X``: shape (N, k)."""
-    return (X @ state.W.T) ** r + state.b
+    return (X @ state.W.T) ** r + state.b[None, :]
 
 
 def softmax(state: HState, X, r: int):
@@ -69,7 +69,7 @@ def vector_field(r: int):
     def field(t, y, args):
         X, Y, w = args["X"], args["Y"], args["w"]
         z = X @ y.W.T
-        u = jax.nn.softmax(z**r + y.b, axis=-1)
+        u = jax.nn.softmax(z**r + y.b[None, :], axis=-1)
         G = (Y - u) * w[:, None]
         return HState(W=(G * (r * z ** (r - 1))).T @ X, b=G.sum(0))
 

@@ -138,7 +138,7 @@ def to_cartesian(state: SphState, s) -> CartState:
     xp = np if isinstance(state.rho, np.ndarray) and isinstance(state.wbar, np.ndarray) else _jax().numpy
     wbar = state.wbar / xp.linalg.norm(state.wbar, axis=-1, keepdims=True)
     r = xp.exp(state.rho)
-    return CartState(a=s * r, W=r[..., None] * wbar)
+    return CartState(a=xp.broadcast_to(s, r.shape) * r, W=r[..., None] * wbar)
 
 
 @functools.lru_cache(maxsize=None)
