@@ -201,7 +201,9 @@ def solver_line(s: dict, label: str = "solver") -> str:
     sw = s.get("switching") or {}
     events = (f", {sw['crossings']} crossings, {sw['slide_entries']} sliding entries" if "crossings" in sw else "")
     return (f"{label} {s.get('name')}{conv}{tol}{step}: "
-            f"{s.get('steps')} steps ({s.get('rejected')} rejected), {s.get('rhs_evals')} field evaluations"
+            f"{s.get('steps')} steps ({s.get('rejected')} rejected), "
+            + (f"{s.get('rhs_evals')} field evaluations" if s.get("rhs_evals") is not None
+               else "field evaluations not counted (implicit solver)")
             + events + (f", {timing}" if timing else ""))
 
 

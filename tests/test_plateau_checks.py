@@ -413,3 +413,28 @@ def test_lemma12_conclusion_fails_when_W_jj_has_grown_at_t1(default_runs):
             return dict(r.traj.events, **{f"t:{c}": dataclasses.replace(occ, y=occ.y._replace(W=W))})
         return tamper(run, events=events)
     assert tp_failing([grow(r) for r in default_runs]) == {"lemma12.conclusion"}
+
+
+def test_sigma0_solves_only_the_moving_columns_and_puts_the_rest_back():
+    """σ = 0: X = e_1 … e_k, so W's columns beyond k have field 0; the flow solves k × k and restores them."""
+    p = dataclasses.replace(DEFAULT, delta=(0.1,))
+    run = flow.run_flow(p, 0.1)
+    W = run.traj.ys.W
+    assert W.shape[1:] == (p.k, p.d)
+    np.testing.assert_array_equal(W[:, :, p.k:], np.broadcast_to(W[0, :, p.k:], W[:, :, p.k:].shape))
+    assert run.traj.events["T"].y[0].shape == (p.k, p.d)
+
+
+def test_solver_auto_picks_kvaerno5_on_long_plateaus_and_agrees_with_tsit5():
+    """--solver auto: Tsit5 while δ^−(r−2) ≤ 1e3, Kvaerno5 beyond (L-stable: its steps are not limited by
+    the bias relaxation); the phase times of both integrators agree to 1e-6 (reference: Tsit5, rtol 1e-11)."""
+    p = dataclasses.replace(DEFAULT, delta=(0.1, 0.005), solver="auto")
+    assert flow.pick_solver(p, 0.1) == "tsit5" and flow.pick_solver(p, 0.005) == "kvaerno5"
+    auto = flow.run_flow(p, 0.005)
+    ref = flow.run_flow(dataclasses.replace(p, solver="tsit5"), 0.005)
+    assert auto.traj.stats.name == "kvaerno5" and auto.traj.stats.rhs_evals is None   # not counted by default
+    assert auto.traj.stats.steps * 5 < ref.traj.stats.steps
+    names = set(ref.traj.events) | set(auto.traj.events)
+    assert names == set(ref.traj.events)
+    for name in names:
+        assert abs(auto.t(name) - ref.t(name)) <= 1e-6 * ref.t(name) + 1e-9, name

@@ -40,7 +40,7 @@ def test_tensor_power_closed_form_and_event(solver):
     t1 = t_hit + 0.5 * (tensor_power_blowup(x0, C, 4) - t_hit)
     ev = Event("hit", lambda x, a: x - a["level"])
     tr = solve(power_field, jnp.float64(x0), t1, {"C": 2.0, "level": level}, solver=solver, rtol=1e-10 / loose,
-               atol=1e-12 / loose, events=[ev], save_ts=np.linspace(0, t_hit, 20))
+               atol=1e-12 / loose, events=[ev], save_ts=np.linspace(0, t_hit, 20), count_evals=True)
     sel = tr.ts <= t_hit
     np.testing.assert_allclose(tr.ys[sel], tensor_power_solution(tr.ts[sel], x0, C, 4), rtol=1e-6 / loose)
     assert abs(tr.event_time("hit") - t_hit) / t_hit < 1e-7 / loose

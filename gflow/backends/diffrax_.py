@@ -191,7 +191,7 @@ def solve(
             raise ValueError("gradient descent needs a step dt > 0")
         # a terminal event may stop it early; otherwise hitting max_steps raises as for any solver
         max_steps = min(int(np.ceil((t1 - t0) / dt)) + 16, max_steps)
-    count = (solver in IMPLICIT) if count_evals is None else count_evals
+    count = bool(count_evals)   # explicit methods are counted from their tableau; implicit ones only on request
     event_fns = tuple(e.fn for e in events)
     run, event_values, field = _segment_fn(vector_field, event_fns, solver, max_steps, count)
 
@@ -286,6 +286,8 @@ def solve(
         break
     if count:
         stats.rhs_evals = _EVALS.value - evals_before
+    elif solver in IMPLICIT:
+        stats.rhs_evals = None   # not counted: see SolverStats
     ts = np.concatenate(pieces_t)
     ys = jax.tree_util.tree_map(lambda *a: np.concatenate(a), *pieces_y)
     t1 = float(ts[-1]) if ts[-1] < t1 else t1  # stopped early at a terminal event

@@ -50,7 +50,8 @@ class FlowParams(ParamSet):
     seed: int = param(0, "one seed for data and init", ge=0, lt=2**32)
     init: str = param("abs-gaussian", "W(0) = δ·|G| (abs-gaussian) or δ·1 (equal, a falsification setting)",
                       choices=("abs-gaussian", "equal"))
-    solver: str = param("tsit5", "integrator (gd: gradient descent with --dt)", choices=SOLVERS)
+    solver: str = param("tsit5", "integrator (gd: gradient descent with --dt; auto: Tsit5, or Kvaerno5 on long "
+                        "plateaus)", choices=SOLVERS + ("auto",))
     rtol: float = param(1e-11, "relative tolerance (resolves the O(δ^r) bias couplings at δ = 0.01)",
                         ge=1e-15, lt=1)
     atol: float = param(1e-14, "absolute tolerance", gt=0, lt=1)
@@ -160,10 +161,40 @@ def run_flow(p: FlowParams, delta: float, progress: Callable[[float, float], Non
                 mu3=jnp.float64(p.mu3), margin=jnp.float64(p.margin), gap=jnp.float64(p.gap),
                 last=jnp.int32(order[-1]))
     horizon = float(p.horizon * g_theorem2(delta, p.r))
-    traj = solve(H.vector_field(p.r), y0, horizon, args, solver=p.solver, rtol=p.rtol, atol=p.atol,
-                 events=events_for(p.k, p.r), save_ts=save_grid(horizon, 600, t_min=1e-2),
-                 dt=p.dt, max_steps=400_000, progress=progress)
+    solver = pick_solver(p, delta)
+    cols = p.k if data.reduced else p.d   # σ = 0: X = e_1 … e_k, so W's columns beyond k never move
+    if cols < p.d:
+        args["X"] = args["X"][:, :cols]
+    traj = solve(H.vector_field(p.r), H.HState(W=np.asarray(y0.W)[:, :cols], b=y0.b), horizon, args,
+                 solver=solver, rtol=p.rtol, atol=p.atol, events=events_for(p.k, p.r),
+                 save_ts=save_grid(horizon, 600, t_min=1e-2), dt=p.dt, max_steps=400_000, progress=progress)
+    if cols < p.d:
+        traj = _with_frozen_columns(traj, np.asarray(y0.W)[:, cols:])
     return FlowRun(float(delta), data, traj, order, horizon)
+
+
+AUTO_STIFF_PLATEAU = 1e3   # --solver auto: an L-stable implicit method once the plateau δ^−(r−2) exceeds this
+
+
+def pick_solver(p: FlowParams, delta: float) -> str:
+    """The solver a run uses: ``p.solver``, or for ``auto`` Tsit5 on short plateaus and Kvaerno5 (L-stable,
+    its steps not limited by the bias relaxation's eigenvalue ≈ −1) once ``δ^−(r−2) > AUTO_STIFF_PLATEAU``."""
+    if p.solver != "auto":
+        return p.solver
+    return "kvaerno5" if delta ** -(p.r - 2) > AUTO_STIFF_PLATEAU else "tsit5"
+
+
+def _with_frozen_columns(traj: Trajectory, frozen: np.ndarray) -> Trajectory:
+    """Put back the columns of W that the reduced solve left out (constant: their field is exactly 0)."""
+
+    def full(W):
+        W = np.asarray(W)
+        return np.concatenate([W, np.broadcast_to(frozen, W.shape[:-2] + frozen.shape)], axis=-1)
+
+    traj.ys = H.HState(W=full(traj.ys.W), b=np.asarray(traj.ys.b))
+    traj.events = {name: dataclasses.replace(occ, y=H.HState(W=full(occ.y[0]), b=np.asarray(occ.y[1])))
+                   for name, occ in traj.events.items()}
+    return traj
 
 
 def run_sweep(p: FlowParams, progress=None) -> list[FlowRun]:
