@@ -178,3 +178,13 @@ def test_terminal_event_stops_the_solve(solver):
     assert abs(tr.ts[-1] - t_hit) / t_hit < 1e-7 and tr.t1 == tr.ts[-1]
     assert tr.event_time("half") < tr.event_time("stop") == tr.ts[-1]
     np.testing.assert_allclose(tr.y_final, 0.5, rtol=1e-7)
+
+
+@pytest.mark.parametrize("solver", ["tsit5", "kvaerno5"])
+def test_event_late_in_a_long_solve_is_located_to_float_resolution(solver):
+    """At t ≈ 2e7 one float spacing of t moves the event value by more than the root finder's atol
+    (Model H at δ = 1e−4 failed this way with "nonlinear max steps reached"); the time is still located."""
+    ev = Event("hit", lambda x, a: x * x - (2e9 + 0.3) ** 2)   # steps of ~1e3 per float spacing of t
+    tr = solve(lambda t, x, a: a["c"] + 0 * x, jnp.float64(0.0), 3e7, {"c": 100.0}, solver=solver, events=[ev],
+               rtol=1e-10, atol=1e-12)
+    assert abs(tr.event_time("hit") - (2e7 + 0.003)) <= 1e-12 * 2e7
