@@ -427,13 +427,14 @@ def test_sigma0_solves_only_the_moving_columns_and_puts_the_rest_back():
 
 def test_solver_auto_picks_kvaerno5_on_long_plateaus_and_agrees_with_tsit5():
     """--solver auto: Tsit5 while δ^−(r−2) ≤ 1e3, Kvaerno5 beyond (L-stable: its steps are not limited by
-    the bias relaxation); the phase times of both integrators agree to 1e-6 (reference: Tsit5, rtol 1e-11)."""
-    p = dataclasses.replace(DEFAULT, delta=(0.1, 0.005), solver="auto")
-    assert flow.pick_solver(p, 0.1) == "tsit5" and flow.pick_solver(p, 0.005) == "kvaerno5"
-    auto = flow.run_flow(p, 0.005)
-    ref = flow.run_flow(dataclasses.replace(p, solver="tsit5"), 0.005)
+    the bias relaxation); at δ = 1e−3 every phase time agrees with the reference to 1e-6 relative (reference:
+    Tsit5 at rtol 1e-11, atol 1e-14, an explicit method with its own error control: 3·10⁵ steps)."""
+    p = dataclasses.replace(DEFAULT, delta=(0.1, 0.001), solver="auto")
+    assert flow.pick_solver(p, 0.1) == "tsit5" and flow.pick_solver(p, 0.001) == "kvaerno5"
+    auto = flow.run_flow(p, 0.001)
+    ref = flow.run_flow(dataclasses.replace(p, solver="tsit5"), 0.001)
     assert auto.traj.stats.name == "kvaerno5" and auto.traj.stats.rhs_evals is None   # not counted by default
-    assert auto.traj.stats.steps * 5 < ref.traj.stats.steps
+    assert auto.traj.stats.steps * 50 < ref.traj.stats.steps
     names = set(ref.traj.events) | set(auto.traj.events)
     assert names == set(ref.traj.events)
     for name in names:
