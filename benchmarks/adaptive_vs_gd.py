@@ -14,6 +14,10 @@ process; then the cold and warm wall time of `gflow check theorem2` (fresh proce
 the cold one with an empty compilation cache).
 
 Run by hand: python benchmarks/adaptive_vs_gd.py [--quick]
+
+``--stiff``: the stiff regime (r = 4, σ = 0, δ = 1e−2 and 1e−3, theorem2's set-up integrated on the k × k block
+that moves), Kvaerno5 (evaluations counted) and Tsit5 against gradient descent at ε = 1e−2; the reference is
+Tsit5 at rtol 1e−12.
 """
 
 from __future__ import annotations
@@ -64,12 +68,64 @@ def problem(r, delta, k=4, d=50, n=200, sigma=0.1):
 
 def cheapest_tsit5(field, y0, args, evs, t1, ref, eps):
     for rtol in 10.0 ** -np.arange(2, 13):
-        tr = solve(field, y0, t1, args, solver="tsit5", rtol=rtol, atol=1e-3 * rtol, events=evs)
+        tr = solve(field, y0, t1, args, solver="tsit5", rtol=rtol, atol=1e-3 * rtol, events=evs,
+                   max_steps=50_000_000)
         err = phase_error(tr, ref)
         if err <= eps:
-            tr = solve(field, y0, t1, args, solver="tsit5", rtol=rtol, atol=1e-3 * rtol, events=evs)  # warm
+            tr = solve(field, y0, t1, args, solver="tsit5", rtol=rtol, atol=1e-3 * rtol, events=evs,
+                       max_steps=50_000_000)  # warm
             return dict(knob=rtol, err=err, evals=tr.stats.rhs_evals, wall=tr.stats.wall_s)
     raise RuntimeError("Tsit5 did not reach the target")
+
+
+def problem_reduced(r, delta, k=4):
+    """theorem2's defaults at σ = 0 on the k × k block of W that moves (as gflow.flows.plateau solves it)."""
+    import jax.numpy as jnp
+
+    p = FlowParams(k=k, r=r)
+    data = class_dataset(k, p.d, p.n_samples, 0.0, seed=0)
+    G = initial_gaussian(p)[:, :k]
+    y0 = H.HState(W=delta * np.abs(G), b=np.zeros(k))
+    order = np.argsort(-np.diag(y0.W))
+    args = dict(data.args(), mu0=jnp.float64(0.5), mu1=jnp.float64(1.0), mu2=jnp.float64(0.1),
+                mu3=jnp.float64(0.5), margin=jnp.float64(1.0), gap=jnp.float64(0.5), last=jnp.int32(order[-1]))
+    args["X"] = args["X"][:, :k]
+    field, evs = H.vector_field(r), events_for(k, r)
+    kw = dict(solver="tsit5", rtol=1e-12, atol=1e-15, events=evs, max_steps=50_000_000)
+    probe = solve(field, y0, 8.0 * delta ** -(r - 2), args, **kw)
+    t1 = 1.02 * probe.event_time("T")
+    return field, y0, args, evs, t1, solve(field, y0, t1, args, **kw)
+
+
+def cheapest_implicit(field, y0, args, evs, t1, ref, eps, solver="kvaerno5"):
+    for rtol in 10.0 ** -np.arange(2, 13):
+        kw = dict(solver=solver, rtol=rtol, atol=1e-3 * rtol, events=evs, max_steps=2_000_000)
+        try:
+            tr = solve(field, y0, t1, args, **kw)
+        except SolverError:
+            continue
+        err = phase_error(tr, ref)
+        if err <= eps:
+            warm = solve(field, y0, t1, args, **kw)                      # uncounted: the solve's own time
+            counted = solve(field, y0, t1, args, count_evals=True, **kw)
+            return dict(knob=rtol, err=err, evals=counted.stats.rhs_evals, wall=warm.stats.wall_s,
+                        steps=warm.stats.steps)
+    raise RuntimeError(f"{solver} did not reach the target")
+
+
+def stiff_main():
+    print("Model H stiff regime (k=4, r=4, σ=0, the k × k block), cheapest run with every phase time "
+          "within ε = 1e-2")
+    print(f"{'δ':>6} | {'Kvaerno5 rtol':>13} {'evals':>8} {'wall s':>7} | {'Tsit5 rtol':>10} {'evals':>9} "
+          f"{'wall s':>7} | {'GD h':>6} {'evals':>10} {'wall s':>7} | {'GD/Kv evals':>11} {'GD/Tsit5':>8}")
+    for delta in (1e-2, 1e-3):
+        field, y0, args, evs, t1, ref = problem_reduced(4, delta)
+        kv = cheapest_implicit(field, y0, args, evs, t1, ref, 1e-2)
+        ts = cheapest_tsit5(field, y0, args, evs, t1, ref, 1e-2)
+        g = cheapest_gd(field, y0, args, evs, t1, ref, 1e-2, 2.0)
+        print(f"{delta:>6g} | {kv['knob']:>13.0e} {kv['evals']:>8} {kv['wall']:>7.3f} | {ts['knob']:>10.0e} "
+              f"{ts['evals']:>9} {ts['wall']:>7.3f} | {g['knob']:>6.3g} {g['evals']:>10} {g['wall']:>7.2f} | "
+              f"{g['evals'] / kv['evals']:>11.1f} {g['evals'] / ts['evals']:>8.1f}", flush=True)
 
 
 def cheapest_gd(field, y0, args, evs, t1, ref, eps, h0=1.0):
@@ -101,6 +157,8 @@ def cli_times():
 
 
 def main():
+    if "--stiff" in sys.argv:
+        return stiff_main()
     quick = "--quick" in sys.argv
     cases = [(4, 0.05)] if quick else [(3, 0.2), (3, 0.1), (3, 0.05), (3, 0.02), (4, 0.2), (4, 0.1), (4, 0.05), (4, 0.02)]
     targets = (1e-2, 1e-4)
