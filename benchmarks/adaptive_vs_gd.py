@@ -15,7 +15,7 @@ the cold one with an empty compilation cache).
 
 Run by hand: python benchmarks/adaptive_vs_gd.py [--quick]
 
-``--stiff``: the stiff regime (r = 4, σ = 0, δ = 1e−2 and 1e−3, theorem2's set-up integrated on the k × k block
+``--stiff``: the stiff regime (r = 4, σ = 0, δ = 1e−2 and 1e−3 or the list in ``STIFF_DELTAS``, theorem2's set-up integrated on the k × k block
 that moves), Kvaerno5 (evaluations counted) and Tsit5 against gradient descent at ε = 1e−2; the reference is
 Tsit5 at rtol 1e−12.
 """
@@ -118,7 +118,7 @@ def stiff_main():
           "within ε = 1e-2")
     print(f"{'δ':>6} | {'Kvaerno5 rtol':>13} {'evals':>8} {'wall s':>7} | {'Tsit5 rtol':>10} {'evals':>9} "
           f"{'wall s':>7} | {'GD h':>6} {'evals':>10} {'wall s':>7} | {'GD/Kv evals':>11} {'GD/Tsit5':>8}")
-    for delta in (1e-2, 1e-3):
+    for delta in [float(x) for x in os.environ.get("STIFF_DELTAS", "1e-2,1e-3").split(",")]:
         field, y0, args, evs, t1, ref = problem_reduced(4, delta)
         kv = cheapest_implicit(field, y0, args, evs, t1, ref, 1e-2)
         ts = cheapest_tsit5(field, y0, args, evs, t1, ref, 1e-2)
