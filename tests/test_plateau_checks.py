@@ -439,3 +439,19 @@ def test_solver_auto_picks_kvaerno5_on_long_plateaus_and_agrees_with_tsit5():
     assert names == set(ref.traj.events)
     for name in names:
         assert abs(auto.t(name) - ref.t(name)) <= 1e-6 * ref.t(name) + 1e-9, name
+
+
+def test_prop1_refuses_O_delta_r_rows_beyond_float64():
+    """At r = 4, δ = 1e−4 gives δ^r = 1e−16, below float64's reach in a difference of O(1) biases: the O(δ^r)
+    rows leave that δ out (not checked with 1e−3 alone), the hypothesis row says so; within reach they stay."""
+    p = dataclasses.replace(DEFAULT, delta=(0.001, 0.0001), solver="auto")
+    runs = flow.run_sweep(p)
+    rows, findings, not_checked = prop1.rows(p, runs)
+    ids = {r.id for r in rows}
+    assert {"unlearned.bias_near_max", "unlearned.bias_coupled"} <= set(not_checked)
+    assert "beyond float64" in not_checked["unlearned.bias_coupled"]
+    assert not {"unlearned.bias_near_max", "unlearned.bias_coupled"} & ids
+    hyp = next(h for h in flow.standard_hypotheses(p, runs) if "float64" in h.statement)
+    assert not hyp.met
+    within = dataclasses.replace(DEFAULT, delta=(0.1, 0.05))
+    assert next(h for h in flow.standard_hypotheses(within, flow.run_sweep(within)) if "float64" in h.statement).met

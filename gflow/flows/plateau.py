@@ -35,6 +35,8 @@ from gflow.params import ParamSet, fits_in_memory, gd_needs_dt, param
 from gflow.trajectory import max_event_time_change, merge_stats
 
 GD_PHASE_TOL = 0.01  # gradient descent: largest relative change of a phase time when dt is halved
+# δ^r below this: an O(δ^r) difference of O(1) biases is rounding noise (ḃ's float64 error is ~5e−17, RESULTS.md)
+FLOAT64_REACH = 100 * float(np.finfo(np.float64).eps)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -272,6 +274,10 @@ def standard_hypotheses(p: FlowParams, runs: list[FlowRun]):
     if p.solver != "gd":
         hyps.append(Hypothesis("numerics: rtol ≤ 0.01·δ_min^r (resolves the O(δ^r) bias couplings)",
                                f"≤ {need_tol:.3g}", p.rtol, p.rtol <= need_tol))
+    reach = FLOAT64_REACH ** (1 / r)
+    hyps.append(Hypothesis("numerics: float64 resolves the O(δ^r) bias couplings (δ^r ≥ 100·ε_float64)",
+                           f"δ_min ≥ {reach:.3g}", dmin, dmin >= reach,
+                           "" if dmin >= reach else "below it, rows on O(δ^r) differences leave those δ out"))
     hyps.append(Hypothesis("init: W_ii(0) distinct, gaps ≥ Ω(δ) (Lemma 10; constant 0.01)",
                            "min gap/δ ≥ 0.01", g, g >= 0.01))
     if p.solver == "gd":
