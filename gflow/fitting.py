@@ -19,6 +19,32 @@ def slope(x: np.ndarray, y: np.ndarray) -> float:
     return float(np.polyfit(lx, ly, 1)[0])
 
 
+def slope_interval(x: np.ndarray, y: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
+    """Least-squares slope of ``log y`` against ``log x`` with its two-sided ``level`` confidence interval
+    (Student t on the fit's residuals; infinite with fewer than 3 points)."""
+    lx, ly = np.log(np.asarray(x, float)), np.log(np.asarray(y, float))
+    n = len(lx)
+    s, c = np.polyfit(lx, ly, 1)
+    if n < 3:
+        return float(s), -np.inf, np.inf
+    from scipy import stats
+
+    resid = ly - (s * lx + c)
+    se = np.sqrt(resid @ resid / (n - 2) / np.sum((lx - lx.mean()) ** 2))
+    half = float(stats.t.ppf(0.5 + level / 2, n - 2) * se)
+    return float(s), float(s - half), float(s + half)
+
+
+def ratio_slope_interval(deltas, q, g, level: float = 0.95) -> tuple[float, float, float]:
+    """:func:`ratio_slope` with its confidence interval (nan when some q ≤ 0 but not all are 0)."""
+    q = np.asarray(q, float)
+    if np.all(q == 0):
+        return 0.0, 0.0, 0.0
+    if np.any(q <= 0):
+        return float("nan"), float("nan"), float("nan")
+    return slope_interval(1.0 / np.asarray(deltas, float), q / np.asarray(g, float), level)
+
+
 def ratio_slope(deltas, q, g) -> float:
     """Slope of ``log(q/g(δ))`` against ``log(1/δ)``; 0 when every ``q`` is 0."""
     q = np.asarray(q, float)

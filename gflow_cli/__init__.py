@@ -46,8 +46,11 @@ def _on_sigint(signum, frame):
 
 
 def _interrupted() -> None:
+    """Exit 130 at once: no interpreter teardown, which can crash inside XLA's threads mid-compile."""
     click.echo("gflow: interrupted", err=True)
-    sys.exit(EXIT_INTERRUPT)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(EXIT_INTERRUPT)
 
 
 class _Gflow(click.Group):

@@ -455,3 +455,16 @@ def test_prop1_refuses_O_delta_r_rows_beyond_float64():
     assert not hyp.met
     within = dataclasses.replace(DEFAULT, delta=(0.1, 0.05))
     assert next(h for h in flow.standard_hypotheses(within, flow.run_sweep(within)) if "float64" in h.statement).met
+
+
+def test_fitted_exponent_interval_covers_the_exact_slope_and_shrinks_with_the_noise():
+    from gflow.fitting import slope_interval
+
+    x = np.geomspace(1, 1e4, 7)
+    rng = np.random.default_rng(0)
+    noisy = x ** 0.5 * np.exp(0.05 * rng.standard_normal(7))
+    s, lo, hi = slope_interval(x, noisy)
+    assert lo < 0.5 < hi and hi - lo < 0.1
+    s, lo, hi = slope_interval(x, x ** 0.5 * np.exp(0.005 * rng.standard_normal(7)))
+    assert lo < 0.5 < hi and hi - lo < 0.01
+    assert slope_interval(x[:2], x[:2])[1:] == (-np.inf, np.inf)

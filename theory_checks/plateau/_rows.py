@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gflow.fitting import ratio_slope
+from gflow.fitting import ratio_slope, ratio_slope_interval
 from gflow.report import Row
 
 
@@ -14,7 +14,17 @@ def upper_trend_row(row_id, statement, deltas, q, g, tol, note="") -> Row:
     ok = len(deltas) > 1 and np.isfinite(s) and s <= tol
     note = note or ("needs ≥ 2 values of δ" if len(deltas) < 2 else "")
     return Row(row_id, statement, s, f"slope ≤ {tol}", bool(ok), margin=tol - s if np.isfinite(s) else None,
-               note=note)
+               note=_with_interval(note, deltas, q, g))
+
+
+def _with_interval(note: str, deltas, q, g) -> str:
+    """The note plus the fitted exponent's 95 % interval (from 3 values of δ on)."""
+    if len(deltas) < 3:
+        return note
+    s, lo, hi = ratio_slope_interval(deltas, q, g)
+    if not np.isfinite(lo):
+        return note
+    return "; ".join(x for x in (note, f"slope 95 % interval [{lo:+.3f}, {hi:+.3f}]") if x)
 
 
 def lower_trend_row(row_id, statement, deltas, q, g, tol, floor=None, note="") -> Row:
@@ -26,4 +36,5 @@ def lower_trend_row(row_id, statement, deltas, q, g, tol, floor=None, note="") -
         ok = ok and bool(np.all(np.asarray(q) >= floor * np.asarray(g)))
         bound += f", min ≥ {floor}"
     note = note or ("needs ≥ 2 values of δ" if len(deltas) < 2 else "")
-    return Row(row_id, statement, s, bound, bool(ok), margin=s + tol if np.isfinite(s) else None, note=note)
+    return Row(row_id, statement, s, bound, bool(ok), margin=s + tol if np.isfinite(s) else None,
+               note=_with_interval(note, deltas, q, g))
