@@ -314,11 +314,8 @@ def _sweep_points(check_id, grid, seeds, store, executor, scheduler, dask_local,
             if name in names:
                 raise _Exit(2, f"--grid names {name} twice: give all its values in one --grid {name}=V1,V2,…")
             names.append(name)
-            p = decl[name][0]
-            if p.many:   # a list-valued parameter: each value is one point (a one-element list)
-                vals = [parse(module.Params, name, v) for v in values.split(",")]
-            else:
-                vals = [parse(module.Params, name, v) for v in values.split(",")]
+            # each value is one point (for a list-valued parameter: a one-element list)
+            vals = [parse(module.Params, name, v) for v in values.split(",")]
             if len(set(vals)) != len(vals):
                 raise _Exit(2, f"--grid {item!r} repeats a value: each point must be distinct")
             axes.append([(name, v) for v in vals])
