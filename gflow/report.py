@@ -196,6 +196,7 @@ def solver_line(s: dict, label: str = "solver") -> str:
     dt = s.get("step", s.get("dt"))
     step = f" dt={fmt(dt)}" if dt is not None else ""
     conv = f" ({s['convention']})" if s.get("convention") else ""
+    conv += f" in {s['coords']} coordinates" if s.get("coords") else ""
     timing = ", ".join(f"{fmt(s[k])} s {what}" for k, what in (("wall_s", "solving"), ("compile_s", "compiling"))
                        if s.get(k) is not None)
     sw = s.get("switching") or {}

@@ -35,6 +35,7 @@ class SolverStats:
     step: float | None = None  # the fixed step of gradient descent
     convention: str | None = None  # how a non-smooth field is read at its kinks (ReLU: "filippov", "sigma'(0)=0")
     switching: dict | None = None  # event-driven solves: crossings, sliding entries/exits, time sliding
+    coords: str | None = None      # the coordinates the solver integrated in, where not the model's own
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -57,6 +58,7 @@ class SolverStats:
             compile_s=self.compile_s + other.compile_s,
             segments=self.segments + other.segments,
             switching=_merge_counts(self.switching, other.switching),
+            coords=_merge_names(self.coords, other.coords),
         )
 
 
@@ -65,6 +67,11 @@ def merge_stats(stats) -> SolverStats:
     import functools
 
     return functools.reduce(SolverStats.merge, stats)
+
+
+def _merge_names(a: str | None, b: str | None) -> str | None:
+    names = [x for x in (a or "").split("+") + (b or "").split("+") if x]
+    return "+".join(dict.fromkeys(names)) or None
 
 
 def _merge_counts(a: dict | None, b: dict | None) -> dict | None:

@@ -77,6 +77,87 @@ def vector_field(r: int):
     return field
 
 
+def _reduced_parts(W, b, r: int):
+    """``(G, ḃ)`` of the σ = 0 reduction: ``G[i, j] = δ_ij − u_j(e_i)`` and ``ḃ`` (see :func:`reduced_field`)."""
+    jax = _jax()
+    jnp = jax.numpy
+    k = W.shape[0]
+    eye = jnp.eye(k, dtype=bool)
+    P = W**r                                                # P[l, i] = <W_l, e_i>^r
+    logu = jax.nn.log_softmax(P.T + b[None, :], axis=-1)    # logu[i, l] = log u_l(e_i)
+    u = jnp.exp(logu)
+    others = jnp.where(eye, 0.0, u).sum(-1)                 # 1 − u_i(e_i), no cancellation
+    G = jnp.where(eye, others[:, None], -u)
+    # L[i, j] = LSE_j − LSE_i = log1p(Σ_l u_l(e_i) expm1(P_lj − P_li)): accurate while the sum is
+    # small; beyond |sum| = 1/2 (|L| > 0.4) the plain difference has no cancellation to speak of
+    s = jnp.einsum("il,lij->ij", u, jnp.expm1(P[:, None, :] - P[:, :, None]))
+    lse = jax.nn.logsumexp(P.T + b[None, :], axis=-1)
+    L = jnp.where(jnp.abs(s) < 0.5, jnp.log1p(jnp.where(jnp.abs(s) < 0.5, s, 0.0)), lse[None, :] - lse[:, None])
+    Delta = (P - P.T) + (b[:, None] - b[None, :]) - L         # Δ[i, j]
+    db = jnp.where(eye, 0.0, u * jnp.expm1(Delta)).sum(0)   # ḃ_j = Σ_{i≠j} u_j(e_i) expm1(Δ_ij)
+    return G, db
+
+
+@functools.lru_cache(maxsize=None)
+def reduced_field(r: int):
+    """The field of the exact σ = 0 reduction (samples ``e_1 … e_k``, one per class, weight 1,
+    ``W`` k×k), with ``ḃ`` computed without cancellation.
+
+    :func:`vector_field` forms ``ḃ_j = 1 − Σ_i u_j(e_i)``: on a plateau both terms are O(1) and
+    their difference is O(δ^r), so ``ḃ`` carries rounding noise of ~1e−16 that does not shrink
+    with δ. An implicit solver's error estimate sees that noise times its (long) step and rejects
+    steps on it (RESULTS.md: at δ = 1e−4 more than half of Kvaerno5's steps). Here, with
+    ``P_li = W_li^r`` and ``u_l(e_i) = softmax_l(P_li + b_l)``,
+
+        ḃ_j = Σ_{i≠j} [u_i(e_j) − u_j(e_i)] = Σ_{i≠j} u_j(e_i)·expm1(Δ_ij),
+        Δ_ij = log u_i(e_j) − log u_j(e_i) = (P_ij − P_ji) + (b_i − b_j) − (LSE_j − LSE_i),
+        LSE_j − LSE_i = log1p(Σ_l u_l(e_i)·expm1(P_lj − P_li))   (the plain difference where that sum is not small),
+
+    where every difference is of small numbers or exact (Sterbenz), so ``ḃ`` has small *relative*
+    error; and ``1 − u_i(e_i)`` is ``Σ_{l≠i} u_l(e_i)``. The same flow as :func:`vector_field` on
+    the reduced data (tested to rounding, and against 50-digit arithmetic on a plateau)."""
+    jax = _jax()
+    jnp = jax.numpy
+
+    def field(t, y, args):
+        G, db = _reduced_parts(y.W, y.b, r)
+        return HState(W=(G * (r * y.W.T ** (r - 1))).T, b=db)   # Ẇ_ji = G_ij r W_ji^(r−1)
+
+    field.__name__ = f"model_h_reduced_field_r{r}"
+    return field
+
+
+def to_power_coords(W, r: int):
+    """``V = W^−(r−2)`` entrywise (W > 0): the coordinates of :func:`reduced_power_field`."""
+    return W ** -(r - 2)
+
+
+def from_power_coords(V, r: int):
+    """``W = V^−1/(r−2)``: back from :func:`to_power_coords`."""
+    return V ** (-1.0 / (r - 2))
+
+
+@functools.lru_cache(maxsize=None)
+def reduced_power_field(r: int):
+    """:func:`reduced_field` in the coordinates ``V = W^−(r−2)`` (entrywise; W > 0, which the
+    flow keeps: ``Ẇ_ji ∝ W_ji^(r−1)``), state ``HState(W=V, b)``.
+
+    There ``V̇_ji = −(r−2) W_ji^−(r−1) Ẇ_ji = −r(r−2)·G_ij`` with ``G_ij = δ_ij − u_j(e_i)``: the
+    tensor-power growth ``Ẇ_ii ≈ (1 − 1/k) r W_ii^(r−1)`` of a plateau, which blows up from ``δ`` to
+    O(1) over a time ``δ^−(r−2)``, is a straight line in ``V`` (as log-radius coordinates make
+    the exponential growth of Model R linear). What is left of the plateau's stiffness is the bias
+    relaxation (eigenvalue ≈ −1), which an L-stable implicit method steps over; measured in
+    ``benchmarks/RESULTS.md`` (Kvaerno5's steps nearly flat in δ). Gradient descent stays in ``W``:
+    it is the papers' discretisation of *that* flow."""
+
+    def field(t, y, args):
+        G, db = _reduced_parts(from_power_coords(y.W, r), y.b, r)
+        return HState(W=-(r * (r - 2)) * G.T, b=db)
+
+    field.__name__ = f"model_h_power_field_r{r}"
+    return field
+
+
 @functools.lru_cache(maxsize=None)
 def batched_field(r: int):
     """The field evaluated at many saved states at once, ``(t, HState[T, …], args) -> HState[T, …]``
