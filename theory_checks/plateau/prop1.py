@@ -39,7 +39,7 @@ from ._rows import lower_trend_row, upper_trend_row
 
 ID = "plateau.prop1"
 TITLE = "Proposition 1: classes learned one by one, phase times and invariants on every window"
-Params = flow.FlowParams
+Params = flow.SweepParams
 
 
 def prop_times(run: flow.FlowRun) -> tuple[list[float | None], list[float | None]]:
@@ -195,21 +195,24 @@ def rows(p: Params, runs: list[flow.FlowRun]) -> tuple[list[Row], list[str], dic
     one = np.ones_like(deltas)
     dr = deltas**p.r
     trend = []
-    # O(δ^r) differences of O(1) biases: only where float64 can resolve them (else: rounding noise, not data)
-    reach = dr >= flow.FLOAT64_REACH
+    # O(δ^r) differences of O(1) biases: only where float64 and the solver resolve them (else: noise, not data)
+    floor = flow.coupling_floor(p)
+    reach = dr >= floor
     tiny = {"unlearned.bias_near_max": ("not yet learned j ≥ i+1: max b − b_j ≤ O(δ^r)", "unl_below_max"),
             "unlearned.bias_coupled": ("not yet learned j, j' ≥ i+1: |b_j − b_j'| ≤ O(δ^r)", "unl_spread")}
     beyond = ", ".join(f"{d:g}" for d in deltas[~reach])
     for rid, (text, key) in tiny.items():
         if reach.sum() >= 2 or (len(runs) == 1 and reach.all()):
-            note = f"δ = {beyond} left out: δ^r below float64's reach" if beyond else ""
+            note = f"δ = {beyond} left out: δ^r below the numerics' reach ({floor:.2g})" if beyond else ""
             trend.append(upper_trend_row(rid, text, deltas[reach], get(key)[reach], dr[reach], tol, note=note))
         else:
-            not_checked[rid] = (f"beyond float64: at δ = {beyond} the O(δ^r) bias differences (δ^r < "
-                                f"{flow.FLOAT64_REACH:.2g}) are below the rounding of O(1) biases; < 2 δ left")
+            not_checked[rid] = (f"beyond the numerics' reach: at δ = {beyond} the O(δ^r) bias differences (δ^r < "
+                                f"{floor:.2g}: 100·max(rtol, ε_float64)) are below the rounding or the solver's "
+                                "error in O(1) biases; < 2 δ left")
     if beyond:
-        findings.append(f"O(δ^r) bias rows read only δ with δ^r ≥ 100·ε_float64 = {flow.FLOAT64_REACH:.2g}; "
-                        f"δ = {beyond} are beyond float64's reach for them")
+        findings.append(f"O(δ^r) bias rows read only δ with δ^r ≥ 100·max(rtol, ε_float64) = {floor:.2g}; "
+                        f"δ = {beyond} are beyond the numerics' reach for them (a smaller --rtol reaches further, "
+                        f"down to float64's {flow.FLOAT64_REACH:.2g})")
     trend.append(upper_trend_row("unlearned.W_small", "not yet learned j ≥ i+1: W_jj ≤ O(δ)", deltas,
                                  get("unl_W"), deltas, tol))
     margin_c = float(np.log((1 - p.mu2) / p.mu2))
@@ -254,7 +257,7 @@ def rows(p: Params, runs: list[flow.FlowRun]) -> tuple[list[Row], list[str], dic
 def run(p: Params, progress=None) -> Report:
     runs = flow.run_sweep(p, progress)
     row_list, findings, not_checked = rows(p, runs)
-    rep = flow.report(ID, TITLE, p, runs, row_list, findings)
+    rep = flow.report(ID, TITLE, p, runs, row_list, findings, couplings="restricted")
     rep.not_checked.update(not_checked)
     return rep
 

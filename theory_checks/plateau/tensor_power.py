@@ -67,7 +67,8 @@ def closed_form_rows(p: Params, candidate=None) -> list[Row]:
     t_pred = float(B.tensor_power_time(x0, p.mu0, C, p.r))
     t_star = float(B.tensor_power_blowup(x0, C, p.r))
     traj = solve(_scalar_field, jnp.float64(x0), t_pred + 0.5 * (t_star - t_pred), {"C": jnp.float64(C), "r": p.r, "level": p.mu0},
-                 solver=p.solver if p.solver != "gd" else "tsit5", rtol=p.rtol, atol=p.atol, events=[ev],
+                 solver=p.solver if p.solver not in ("gd", "auto") else "tsit5",   # auto: a scalar ODE, not stiff
+                 rtol=p.rtol, atol=p.atol, events=[ev],
                  save_ts=np.linspace(0, t_pred * 0.999, 50))
     t_num = traj.event_time("reach")
     sel = traj.ts <= t_pred * 0.999
