@@ -506,3 +506,39 @@ def test_fitted_exponent_interval_covers_the_exact_slope_and_shrinks_with_the_no
     s, lo, hi = slope_interval(x, x ** 0.5 * np.exp(0.005 * rng.standard_normal(7)))
     assert lo < 0.5 < hi and hi - lo < 0.01
     assert slope_interval(x[:2], x[:2])[1:] == (-np.inf, np.inf)
+
+
+def test_auto_says_what_it_picked_and_count_evals_counts_the_implicit_solver():
+    p = theorem2.Params(delta=(0.1, 0.001), count_evals=True)
+    rep = theorem2.run(p)
+    picked = next(f for f in rep.findings if f.startswith("solver auto picked"))
+    assert "tsit5 for δ = 0.1" in picked and "kvaerno5 for δ = 0.001" in picked and "V = W^-2" in picked
+    assert rep.extra["solver_per_delta"] == {"0.1": "tsit5", "0.001": "kvaerno5"}
+    assert rep.solver["rhs_evals"] > rep.solver["steps"] * 6      # counted, Kvaerno5 included
+    uncounted = theorem2.run(dataclasses.replace(p, count_evals=False))
+    assert uncounted.solver["rhs_evals"] is None and uncounted.solver["steps"] == rep.solver["steps"]
+
+
+def test_power_coordinates_stop_at_the_blow_up_for_odd_r():
+    """r = 3: V = 1/W, and V ≤ 0 would be a negative-W branch whose field looks smooth (Kvaerno5 once stepped onto
+    it and found no event). The field is NaN there, so such steps are rejected: every phase time agrees with the
+    plain formulation (W coordinates, general field)."""
+    p = flow.SweepParams(r=3, delta=(3e-5,))
+    run = flow.run_flow(p, 3e-5)
+    ref = flow.run_flow(dataclasses.replace(p, solver="kvaerno5"), 3e-5, formulation="plain")
+    assert run.traj.stats.name == "kvaerno5" and run.traj.stats.coords == "V = W^-1"
+    assert set(run.traj.events) == set(ref.traj.events) and "T" in ref.traj.events
+    for name, occ in ref.traj.events.items():
+        assert abs(run.t(name) - occ.t) <= 1e-6 * occ.t, name
+    assert np.all(run.traj.ys.W[:, :, :3] > 0)
+
+
+def test_prop1_diag_grows_reads_unresolvable_early_growth_as_equal():
+    """r = 5, δ = 1e−4: W_jj ≈ 1e−5 moves by ~1e−22 over the first saved times, below its float64 spacing; the
+    row holds (≥ there, > at the end) and still fails on a trajectory where W_jj dips (tested above)."""
+    p = flow.SweepParams(r=5, delta=(1e-4,))
+    runs = flow.run_sweep(p)
+    diag = np.einsum("tii->ti", runs[0].traj.ys.W[:, :, :4])
+    assert np.any(diag[1] == diag[0])          # the early growth is below float64's spacing
+    rows, _, _ = prop1.rows(p, runs)
+    assert next(r for r in rows if r.id == "movement.diag_grows").holds

@@ -73,6 +73,8 @@ class FlowParams(ParamSet):
     slope_tol: float = param(0.25, "tolerance on fitted log-log slopes", gt=0, lt=10)
     dt: float | None = param(None, "gradient-descent step (solver gd)", kind=float, gt=0, lt=10,
                              none="none; required with --solver gd")
+    count_evals: bool = param(False, "count an implicit solver's field evaluations (a host callback per evaluation: "
+                              "~15× slower, and not cached on disk; explicit solvers are always counted)")
 
     def validate(self) -> None:
         super().validate()
@@ -206,7 +208,7 @@ def run_flow(p: FlowParams, delta: float, progress: Callable[[float, float], Non
         y_start = H.HState(W=W0, b=y0.b)
     traj = solve(field, y_start, horizon, args, solver=solver, rtol=p.rtol, atol=p.atol,
                  events=events_for(p.k, p.r, power), save_ts=save_grid(horizon, 600, t_min=1e-2), dt=p.dt,
-                 max_steps=400_000, progress=progress)
+                 max_steps=400_000, progress=progress, count_evals=p.count_evals or None)
     if power:
         traj = _map_W(traj, lambda V: H.from_power_coords(np.asarray(V), p.r))
         traj.stats.coords = f"V = W^-{p.r - 2}"
@@ -377,6 +379,15 @@ def report(check_id: str, title: str, p: FlowParams, runs: list[FlowRun], rows, 
         return next(iter(out.values())) if len(runs) == 1 else out
 
     extra = {k: per_delta(v) if callable(v) else v for k, v in (extra or {}).items()}
+    if p.solver == "auto":   # say what auto picked, per δ
+        picked = {}
+        for r in runs:
+            picked.setdefault(r.traj.stats.name, []).append(f"{r.delta:g}")
+        coords = {r.traj.stats.coords or "W" for r in runs}
+        findings = list(findings) + ["solver auto picked " + "; ".join(
+            f"{name} for δ = {', '.join(ds)}" for name, ds in picked.items())
+            + f" (Kvaerno5 once δ^−(r−2) > {AUTO_STIFF_PLATEAU:g}), in {' and '.join(sorted(coords))} coordinates"]
+        extra["solver_per_delta"] = per_delta(lambda r: r.traj.stats.name)
     return Report(check=check_id, title=title, rows=rows, hypotheses=standard_hypotheses(p, runs, couplings),
                   params=params_dict(p, runs[0].data.reduced), solver=merged_stats(runs),
                   phase_times=per_delta(phase_times),

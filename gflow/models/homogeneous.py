@@ -150,8 +150,13 @@ def reduced_power_field(r: int):
     ``benchmarks/RESULTS.md`` (Kvaerno5's steps nearly flat in δ). Gradient descent stays in ``W``:
     it is the papers' discretisation of *that* flow."""
 
+    jnp = _jax().numpy
+
     def field(t, y, args):
-        G, db = _reduced_parts(from_power_coords(y.W, r), y.b, r)
+        # V ≤ 0 is past the blow-up W = ∞: no state of the flow. NaN makes the solver reject a step that lands
+        # there (for r = 3, W = 1/V would otherwise continue on a negative branch whose field looks smooth)
+        V = jnp.where(y.W > 0, y.W, jnp.nan)
+        G, db = _reduced_parts(from_power_coords(V, r), y.b, r)
         return HState(W=-(r * (r - 2)) * G.T, b=db)
 
     field.__name__ = f"model_h_power_field_r{r}"

@@ -87,7 +87,9 @@ def window_extremes(run: flow.FlowRun, r: int) -> dict[str, float]:
             out["lrn_W"] = min(out["lrn_W"], float(W[sel][:, lrn, lrn].min()))
     pos = ts > 0
     diag = np.einsum("tii->ti", W[:, :, :k])
-    out["diag_grows"] = bool(np.all(diag[pos] > diag[0]))
+    # W_jj grows from the start, but by ~r W_jj^(r−1) t: at δ = 1e−4, r = 5 the first saves move it by less than
+    # one float64 spacing of W_jj (the state does not change). So: never below W_jj(0), and above it at the end.
+    out["diag_grows"] = bool(np.all(diag[pos] >= diag[0]) and np.all(diag[-1] > diag[0]))
     off = W[:, :, :k].copy()
     idx = np.arange(k)
     off[:, idx, idx] = np.nan
@@ -231,7 +233,9 @@ def rows(p: Params, runs: list[flow.FlowRun]) -> tuple[list[Row], list[str], dic
         trend = [Row(row.id, row.statement, "n/a", row.bound, False, note="no δ with ordered phase times")
                  for row in trend]
     movement = [Row("movement.diag_grows", "W_jj(t) > W_jj(0) for every j and t > 0",
-                    bool(get_all("diag_grows").all()), "yes", bool(get_all("diag_grows").all())),
+                    bool(get_all("diag_grows").all()), "yes", bool(get_all("diag_grows").all()),
+                    note="read as ≥ at every saved time and > at the end: early growth ~r·W_jj^(r−1)·t can be "
+                         "below float64's spacing of W_jj"),
                 Row("movement.offdiag_positive", "W_jj'(t) > 0 for j ≠ j'", bool(get_all("offdiag_pos").all()), "yes",
                     bool(get_all("offdiag_pos").all())),
                 upper_trend_row("movement.offdiag_small", "W_jj'(t) ≤ O(δ) for j ≠ j'", deltas_all,
