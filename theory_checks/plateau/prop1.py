@@ -130,7 +130,8 @@ def rows(p: Params, runs: list[flow.FlowRun]) -> tuple[list[Row], list[str], dic
 
     ok, dur_ts, dur_st = durations(runs)
     out.append(Row("phase_order", "0 = s_1 < t_1 < s_2 < … < t_{k−1} < s_k for every δ (t_i: W_ii = µ0; "
-                   "s_{i+1}: b_i − b_k = −µ3)", "ordered" if ok.all() else f"broken at δ = {list(deltas_all[~ok])}",
+                   "s_{i+1}: b_i − b_k = −µ3)", "ordered" if ok.all() else
+                   "broken at δ = " + ", ".join(f"{d:g}" for d in deltas_all[~ok]),
                    "strict order", bool(ok.all())))
 
     # durations: on the δ whose chain is complete (the others fail phase_order already)
