@@ -204,7 +204,7 @@ def solver_line(s: dict, label: str = "solver") -> str:
     return (f"{label} {s.get('name')}{conv}{tol}{step}: "
             f"{s.get('steps')} steps ({s.get('rejected')} rejected), "
             + (f"{s.get('rhs_evals')} field evaluations" if s.get("rhs_evals") is not None
-               else "field evaluations not counted (implicit solver; --count-evals counts them)")
+               else "field evaluations not counted (implicit solver)")
             + events + (f", {timing}" if timing else ""))
 
 

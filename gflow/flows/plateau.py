@@ -219,8 +219,8 @@ def run_flow(p: FlowParams, delta: float, progress: Callable[[float, float], Non
 
 
 # --solver auto: an L-stable implicit method once the plateau δ^−(r−2) exceeds this. Measured at r = 4 in
-# V = W^−(r−2) (RESULTS.md): δ = 0.01 Tsit5 33 819 evaluations, 0.07 s, Kvaerno5 39 372, 0.21 s; δ = 0.003 Tsit5
-# 280 167, 0.54 s, Kvaerno5 42 752, 0.23 s.
+# V = W^−(r−2) (RESULTS.md, stiff_table.py): δ = 0.01 Tsit5 33 819 evaluations, 0.12 s, Kvaerno5 39 372, 0.29 s;
+# δ = 0.003 Tsit5 280 167, 0.98 s, Kvaerno5 42 752, 0.31 s.
 AUTO_STIFF_PLATEAU = 1e4
 
 
@@ -386,7 +386,8 @@ def report(check_id: str, title: str, p: FlowParams, runs: list[FlowRun], rows, 
         coords = {r.traj.stats.coords or "W" for r in runs}
         findings = list(findings) + ["solver auto picked " + "; ".join(
             f"{name} for δ = {', '.join(ds)}" for name, ds in picked.items())
-            + f" (Kvaerno5 once δ^−(r−2) > {AUTO_STIFF_PLATEAU:g}), in {' and '.join(sorted(coords))} coordinates"]
+            + f" (Kvaerno5 once δ^−(r−2) > {AUTO_STIFF_PLATEAU:g}), in {' and '.join(sorted(coords))} coordinates"
+            + ("" if p.count_evals or "kvaerno5" not in picked else "; --count-evals counts Kvaerno5's evaluations")]
         extra["solver_per_delta"] = per_delta(lambda r: r.traj.stats.name)
     return Report(check=check_id, title=title, rows=rows, hypotheses=standard_hypotheses(p, runs, couplings),
                   params=params_dict(p, runs[0].data.reduced), solver=merged_stats(runs),
