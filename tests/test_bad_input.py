@@ -52,6 +52,7 @@ CLI_CASES = [
     ([*T2, "--solver", "gd", "--dt", "0"], 2, "--dt must be in (0, 10)"),
     ([*T2, "--dt", "-1"], 2, "--dt must be in (0, 10)"),
     ([*T2, "--dt", "0.1"], 2, "--dt is gradient descent's step"),
+    ([*T2, "--solver", "gd", "--dt", "1"], 2, "gradient descent at --dt 1 needs"),
     ([*T2, "--rtol", "0"], 2, "--rtol must be in [1e-15, 1)"),
     ([*T2, "--rtol", "2"], 2, "--rtol must be in [1e-15, 1)"),
     ([*T2, "--rtol", "1e-20"], 2, "--rtol must be in [1e-15, 1)"),

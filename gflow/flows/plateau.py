@@ -37,6 +37,7 @@ from gflow.trajectory import max_event_time_change, merge_stats
 GD_PHASE_TOL = 0.01  # gradient descent: largest relative change of a phase time when dt is halved
 # δ^r below this: an O(δ^r) difference of O(1) biases is rounding noise (ḃ's float64 error is ~5e−17, RESULTS.md)
 FLOAT64_REACH = 100 * float(np.finfo(np.float64).eps)
+MAX_STEPS = 400_000   # per solve
 
 
 def coupling_floor(p) -> float:
@@ -91,6 +92,12 @@ class FlowParams(ParamSet):
             raise InputError(f"the horizon C_T·log(1/δ)/δ^(r−2) = {t1:.3g} at δ = {min(self.delta):g}, r = {self.r} is "
                              "beyond what a solve can reach (≤ 1e15): use a larger --delta or a smaller --r")
         fits_in_memory(8 * self.n_samples * (self.d + self.k) * 6, "the data and the solver's stages")
+        if self.solver == "gd" and self.dt is not None:   # GD's step count is known before it runs (+ the dt/2 rerun)
+            need = 2 * t1 / self.dt
+            if need > MAX_STEPS:
+                raise InputError(f"gradient descent at --dt {self.dt:g} needs {need:.3g} steps at δ = {min(self.delta):g} "
+                                 f"(horizon {t1:.3g}, rerun at dt/2; at most {MAX_STEPS} per run): use a larger --delta "
+                                 "or --solver auto")
 
     @property
     def deltas(self) -> np.ndarray:
@@ -208,7 +215,7 @@ def run_flow(p: FlowParams, delta: float, progress: Callable[[float, float], Non
         y_start = H.HState(W=W0, b=y0.b)
     traj = solve(field, y_start, horizon, args, solver=solver, rtol=p.rtol, atol=p.atol,
                  events=events_for(p.k, p.r, power), save_ts=save_grid(horizon, 600, t_min=1e-2), dt=p.dt,
-                 max_steps=400_000, progress=progress, count_evals=p.count_evals or None)
+                 max_steps=MAX_STEPS, progress=progress, count_evals=p.count_evals or None)
     if power:
         traj = _map_W(traj, lambda V: H.from_power_coords(np.asarray(V), p.r))
         traj.stats.coords = f"V = W^-{p.r - 2}"
