@@ -46,10 +46,9 @@ class SolverStats:
         def add(a, b):
             return None if a is None or b is None else a + b
 
-        names = self.name.split("+")
         return dataclasses.replace(
             self,
-            name=self.name if other.name in names else f"{self.name}+{other.name}",
+            name=_merge_names(self.name, other.name),
             steps=self.steps + other.steps,
             rejected=add(self.rejected, other.rejected),
             rhs_evals=add(self.rhs_evals, other.rhs_evals),
@@ -70,6 +69,7 @@ def merge_stats(stats) -> SolverStats:
 
 
 def _merge_names(a: str | None, b: str | None) -> str | None:
+    """``"tsit5"`` and ``"kvaerno5"`` → ``"tsit5+kvaerno5"`` (each name once, in order; None where neither has one)."""
     names = [x for x in (a or "").split("+") + (b or "").split("+") if x]
     return "+".join(dict.fromkeys(names)) or None
 

@@ -40,6 +40,11 @@ FLOAT64_REACH = 100 * float(np.finfo(np.float64).eps)
 MAX_STEPS = 400_000   # per solve
 
 
+def format_deltas(deltas) -> str:
+    """``0.1, 0.03, 0.001``: a list of δ as rows, notes and findings print it."""
+    return ", ".join(f"{float(d):g}" for d in deltas)
+
+
 def coupling_floor(p) -> float:
     """The smallest δ^r at which an O(δ^r) difference of O(1) biases is resolved by the run: 100× float64's
     rounding and, for an adaptive solver, 100× its rtol (the solver's error in an O(1) bias is ~rtol)."""
@@ -186,6 +191,8 @@ def run_flow(p: FlowParams, delta: float, progress: Callable[[float, float], Non
     (:func:`~gflow.models.homogeneous.reduced_field`) and, for adaptive solvers, the coordinates
     ``V = W^−(r−2)`` (:func:`~gflow.models.homogeneous.reduced_power_field`); ``"plain"``: the general field
     in W itself (``ḃ = 1 − Σ u``), an independent formulation to check the first against."""
+    if formulation not in ("best", "plain"):
+        raise InputError(f"formulation must be best or plain, got {formulation!r}")
     jnp = _jax().numpy
     data = make_data(p) if data is None else data
     if p.init == "equal":
@@ -204,8 +211,6 @@ def run_flow(p: FlowParams, delta: float, progress: Callable[[float, float], Non
         args["X"] = args["X"][:, :cols]
     W0 = np.asarray(y0.W)[:, :cols]
     # σ = 0: ḃ without cancellation; adaptive solvers in V = W^−(r−2), where the plateau's growth is linear
-    if formulation not in ("best", "plain"):
-        raise InputError(f"formulation must be best or plain, got {formulation!r}")
     best = formulation == "best"
     power = best and cols < p.d and solver != "gd" and bool(np.all(W0 > 0))
     if power:
@@ -325,11 +330,11 @@ def standard_hypotheses(p: FlowParams, runs: list[FlowRun], couplings: str | Non
     if couplings is not None:
         floor = coupling_floor(p)
         reach = floor ** (1 / r)
-        short = [f"{d:g}" for d in p.deltas if d**r < floor]
+        short = format_deltas(d for d in p.deltas if d**r < floor)
         what = "100·max(rtol, ε_float64)" if p.solver != "gd" else "100·ε_float64"
         note = ""
         if short and couplings == "restricted":
-            note = f"the rows on O(δ^r) bias differences leave δ = {', '.join(short)} out"
+            note = f"the rows on O(δ^r) bias differences leave δ = {short} out"
         elif short:
             note = "below it the O(δ^r) differences are rounding or solver error, not data"
         hyps.append(Hypothesis(f"numerics: the O(δ^r) bias couplings are resolved (δ^r ≥ {what} = {floor:.2g})",
@@ -389,10 +394,10 @@ def report(check_id: str, title: str, p: FlowParams, runs: list[FlowRun], rows, 
     if p.solver == "auto":   # say what auto picked, per δ
         picked = {}
         for r in runs:
-            picked.setdefault(r.traj.stats.name, []).append(f"{r.delta:g}")
+            picked.setdefault(r.traj.stats.name, []).append(r.delta)
         coords = {r.traj.stats.coords or "W" for r in runs}
         findings = list(findings) + ["solver auto picked " + "; ".join(
-            f"{name} for δ = {', '.join(ds)}" for name, ds in picked.items())
+            f"{name} for δ = {format_deltas(ds)}" for name, ds in picked.items())
             + f" (Kvaerno5 once δ^−(r−2) > {AUTO_STIFF_PLATEAU:g}), in {' and '.join(sorted(coords))} coordinates"
             + ("" if p.count_evals or "kvaerno5" not in picked else "; --count-evals counts Kvaerno5's evaluations")]
         extra["solver_per_delta"] = per_delta(lambda r: r.traj.stats.name)

@@ -131,7 +131,7 @@ def rows(p: Params, runs: list[flow.FlowRun]) -> tuple[list[Row], list[str], dic
     ok, dur_ts, dur_st = durations(runs)
     out.append(Row("phase_order", "0 = s_1 < t_1 < s_2 < … < t_{k−1} < s_k for every δ (t_i: W_ii = µ0; "
                    "s_{i+1}: b_i − b_k = −µ3)", "ordered" if ok.all() else
-                   "broken at δ = " + ", ".join(f"{d:g}" for d in deltas_all[~ok]),
+                   "broken at δ = " + flow.format_deltas(deltas_all[~ok]),
                    "strict order", bool(ok.all())))
 
     # durations: on the δ whose chain is complete (the others fail phase_order already)
@@ -203,7 +203,7 @@ def rows(p: Params, runs: list[flow.FlowRun]) -> tuple[list[Row], list[str], dic
     reach = dr >= floor
     tiny = {"unlearned.bias_near_max": ("not yet learned j ≥ i+1: max b − b_j ≤ O(δ^r)", "unl_below_max"),
             "unlearned.bias_coupled": ("not yet learned j, j' ≥ i+1: |b_j − b_j'| ≤ O(δ^r)", "unl_spread")}
-    beyond = ", ".join(f"{d:g}" for d in deltas[~reach])
+    beyond = flow.format_deltas(deltas[~reach])
     for rid, (text, key) in tiny.items():
         if reach.sum() >= 2 or (len(runs) == 1 and reach.all()):
             note = f"δ = {beyond} left out: δ^r below the numerics' reach ({floor:.2g})" if beyond else ""

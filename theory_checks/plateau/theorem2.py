@@ -35,10 +35,6 @@ TITLE = "gradient flow on Model H creates a bias gap at T = Θ(log(1/δ)/δ^(r�
 Params = flow.SweepParams
 
 
-def _deltas(ds) -> str:
-    return ", ".join(f"{float(d):g}" for d in ds)
-
-
 def window_values(p: Params, run: flow.FlowRun) -> tuple[float, float, float]:
     """Smallest margin and bias gap over the saved times strictly after T up to the horizon
     ``C_T·g(δ)``, and the gap at the horizon (−inf when T is never reached). T itself is
@@ -75,7 +71,7 @@ def rows(p: Params, runs: list[flow.FlowRun]) -> tuple[list[Row], list[str], dic
         not_checked["T.upper (trend)"] = "one δ: whether T/g grows as δ → 0 needs a --delta list"
     if not found.all():
         up.holds = False
-        up.note = (f"T not reached within the horizon C_T·g(δ) for δ = {_deltas(deltas[~found])} "
+        up.note = (f"T not reached within the horizon C_T·g(δ) for δ = {flow.format_deltas(deltas[~found])} "
                    "(--horizon sets C_T)")
     out.append(up)
 
@@ -110,7 +106,7 @@ def rows(p: Params, runs: list[flow.FlowRun]) -> tuple[list[Row], list[str], dic
             ok_order = False
             bad.append(run.delta)
     out.append(Row("learning_order", "classes are learned (min_{x∈S_i} u_i ≥ 1 − µ2) one at a time, in "
-                   "decreasing order of W_ii(0)", "as predicted" if ok_order else f"violated at δ = {_deltas(bad)}",
+                   "decreasing order of W_ii(0)", "as predicted" if ok_order else f"violated at δ = {flow.format_deltas(bad)}",
                    "order of W_ii(0), strict", ok_order))
 
     ok_last, bad = True, []
@@ -123,7 +119,7 @@ def rows(p: Params, runs: list[flow.FlowRun]) -> tuple[list[Row], list[str], dic
             ok_last = False
             bad.append(run.delta)
     out.append(Row("last_largest_bias", "the class learned last has the largest bias at T",
-                   "yes" if ok_last else f"no at δ = {_deltas(bad)}", "argmax b = last learned class", ok_last))
+                   "yes" if ok_last else f"no at δ = {flow.format_deltas(bad)}", "argmax b = last learned class", ok_last))
 
     cmp = compare_laws({"log(1/δ)/δ^(r−2)": g[found], "δ^−(r−2)": g_no_log(deltas[found], p.r)}, Ts[found])
     if cmp.fits:
