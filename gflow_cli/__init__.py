@@ -409,21 +409,23 @@ def solve_group():
 @click.option("--bias", is_flag=True, help="add a trained bias (input [x, 1]; W then has d + 1 columns)")
 @click.option("--locate-all", is_flag=True,
               help="stop at every crossing instead of absorbing crossings into steps (a cross-check)")
+@click.option("--no-decoupled", is_flag=True,
+              help="integrate the early phase (output ≪ labels) instead of following each neuron in closed form")
 @click.option("--json", "json_path", default=None, type=click.Path(dir_okay=False), help="write the result as JSON")
 @click.option("--plot", "plot_path", default=None, type=click.Path(dir_okay=False), help="save a figure (png, pdf, svg)")
 def solve_relu2_cmd(data_path, init_path, t1, save_ts_path, n_save, solver, convention, rtol, atol, dt, bias,
-                    locate_all, json_path, plot_path):
+                    locate_all, no_decoupled, json_path, plot_path):
     """The gradient flow of a two-layer ReLU network (square loss) from D.npz and I.npz."""
     try:
         code = _run_solve_relu2(data_path, init_path, t1, save_ts_path, n_save, solver, convention, rtol, atol,
-                                dt, bias, json_path, plot_path, absorb=not locate_all)
+                                dt, bias, json_path, plot_path, absorb=not locate_all, decoupled=not no_decoupled)
     except _Exit as e:
         _fail(e.code, e.message)
     sys.exit(code)
 
 
 def _run_solve_relu2(data_path, init_path, t1, save_ts_path, n_save, solver, convention, rtol, atol, dt, bias,
-                     json_path, plot_path, absorb: bool = True) -> int:
+                     json_path, plot_path, absorb: bool = True, decoupled: bool = True) -> int:
     import json
 
     import numpy as np
@@ -453,7 +455,7 @@ def _run_solve_relu2(data_path, init_path, t1, save_ts_path, n_save, solver, con
                       transient=True, disable=not err.is_terminal) as bar:
             task = bar.add_task("compiling and solving", total=1.0)
             traj = RX.solve_relu2(X, y, W, a, t1, bias=bias, convention=convention, solver=solver, rtol=rtol,
-                                  atol=atol, dt=dt, save_ts=ts, absorb=absorb,
+                                  atol=atol, dt=dt, save_ts=ts, absorb=absorb, decoupled=decoupled,
                                   progress=lambda t, T: bar.update(task, completed=t / T, description=f"t = {t:.4g}"))
         out = RX.result_dict(X, y, traj, bias=bias)
         if json_path:
@@ -476,6 +478,9 @@ def _run_solve_relu2(data_path, init_path, t1, save_ts_path, n_save, solver, con
         f"; {s['crossings']} crossings ({s['crossings_absorbed']} absorbed into {s['absorbed_steps']} steps), "
         f"{s['slide_entries']} sliding entries, {s['slide_exits']} exits, "
         f"{s['sliding_time']:.4g} time units with a pair sliding ({s['coords']} coordinates)")
+    if s.get("decoupled_until"):
+        sw += (f"; closed form (decoupled neurons, output ≤ {s['decoupled_tau']:.0e}·max|y|) to "
+               f"t = {s['decoupled_until']:.4g}: {s['decoupled_evals']} of the evaluations")
     con.print(f"relu2: n = {X.shape[0]}, d = {X.shape[1]}, m = {W.shape[0]}, t1 = {t1:g}: loss {out['loss'][0]:.6g} → "
               f"{out['loss'][-1]:.6g}", markup=False)
     step = f"step {s['step']:g}" if s.get("step") else f"rtol {s['rtol']:g}, atol {s['atol']:g}"

@@ -58,6 +58,26 @@ def test_solve_relu2_json_and_plot(files):
     assert abs(g["loss"][-1] - out["loss"][-1]) < 1e-3 * out["loss"][0]
 
 
+def test_solve_relu2_small_init_closed_form(files):
+    """From a small init the early phase is followed in closed form (and said so); --no-decoupled
+    integrates it instead, to the same loss curve."""
+    tmp, X, y, W, a = files
+    np.savez(tmp / "I.npz", W=W * 1e-12, a=a * 1e-12)
+    args = ["solve", "relu2", "--data", str(tmp / "D.npz"), "--init", str(tmp / "I.npz"), "--t1", "40",
+            "--save", "20"]
+    r = run(*args, "--json", str(tmp / "c.json"))
+    assert r.returncode == 0, r.stderr
+    assert "closed form" in r.stdout
+    c = json.loads((tmp / "c.json").read_text())
+    assert c["solver"]["decoupled_until"] > 1 and c["solver"]["decoupled_evals"] > 0
+    r = run(*args, "--no-decoupled", "--json", str(tmp / "i.json"))
+    assert r.returncode == 0, r.stderr
+    assert "closed form" not in r.stdout
+    i = json.loads((tmp / "i.json").read_text())
+    assert "decoupled_until" not in i["solver"] and i["solver"]["rhs_evals"] > c["solver"]["rhs_evals"]
+    assert i["ts"] == c["ts"] and np.max(np.abs(np.subtract(i["loss"], c["loss"]))) < 1e-6 * c["loss"][0]
+
+
 @pytest.mark.parametrize("make, extra, needle", [
     (lambda t, X, y, W, a: np.savez(t / "I.npz", W=W), [], "missing key a"),
     (lambda t, X, y, W, a: np.savez(t / "D.npz", X=X, y=y[:-1]), [], "labels"),
@@ -67,6 +87,7 @@ def test_solve_relu2_json_and_plot(files):
     (lambda t, X, y, W, a: None, ["--t1", "-1"], "t1"),
     (lambda t, X, y, W, a: None, ["--solver", "gd"], "--dt"),
     (lambda t, X, y, W, a: None, ["--save", "10", "--save-ts", "x.txt"], "not both"),
+    (lambda t, X, y, W, a: None, ["--solver", "gd", "--dt", "0.1", "--no-decoupled"], "decoupled"),
     (lambda t, X, y, W, a: None, ["--json", "/nonexistent/dir/o.json"], "cannot write"),
     (lambda t, X, y, W, a: (t / "ts.txt").write_text("1\n0.5\n"), ["--save-ts", "ts.txt"], "increasing"),
 ])

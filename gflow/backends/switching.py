@@ -381,9 +381,10 @@ class SwitchedResult(NamedTuple):
 
 
 def integrate(system: SwitchedSystem, y0, t0: float, save_ts: np.ndarray, args, *, rtol: float, atol: float,
-              max_steps: int, progress: Callable | None = None) -> SwitchedResult:
+              max_steps: int, progress: Callable | None = None, mode0=None) -> SwitchedResult:
     """Integrate from ``t0`` through every time in ``save_ts`` (increasing, > t0); the state and
-    the model's mode codes are recorded at ``t0`` and at each save time (dense output). Raises
+    the model's mode codes are recorded at ``t0`` and at each save time (dense output). ``mode0``:
+    the mode at ``t0`` (continuing a solve); by default it is resolved from the state. Raises
     :class:`gflow.errors.SolverError` on max_steps, a non-finite state, a step collapse or a Zeno
     point, with the time reached."""
     jax = _jax()
@@ -393,7 +394,11 @@ def integrate(system: SwitchedSystem, y0, t0: float, save_ts: np.ndarray, args, 
     tc = time.perf_counter()
     advance = _advance_fn(system)
     start = _start_fn(system)
-    y, mode, f, aux, n_ev = start(y0, args)
+    if mode0 is None:
+        y, mode, f, aux, n_ev = start(y0, args)
+    else:
+        y, mode, n_ev = y0, mode0, 1
+        f, aux = jax.jit(system.field)(y, mode, args)
     h0 = initial_step(f, y, rtol, atol, float(save_ts[-1] - t0))
     z = jnp.zeros((), jnp.int64)
     carry = Carry(t=jnp.float64(t0), y=y, f=f, aux=aux, mode=mode, h=jnp.float64(h0), steps=z, rejected=z,

@@ -42,6 +42,7 @@ otherwise (see :mod:`gflow.models.relu2`). A bias is the input ``[x, 1]``.
 from __future__ import annotations
 
 import functools
+import time
 from typing import NamedTuple
 
 import numpy as np
@@ -536,7 +537,7 @@ def validate(X, y, W, a, t1=None) -> tuple[np.ndarray, ...]:
 def solve_relu2(X, y, W, a, t1: float, *, bias: bool = False, coords: str = "auto", convention: str = "filippov",
                 solver: str = "tsit5", rtol: float = 1e-6, atol: float = 1e-9, dt: float | None = None,
                 save_ts=None, max_steps: int = 2_000_000, absorb: bool = True, min_absorb: int | None = None,
-                progress=None):
+                decoupled: bool = True, progress=None):
     """The gradient flow of the two-layer ReLU network ``h(x) = Σ_j a_j σ(<w_j, x>)`` with square
     loss ``(1/2n) Σ_k (h(x_k) − y_k)²`` from ``(W, a)`` to time ``t1``, on any data.
 
@@ -551,6 +552,11 @@ def solve_relu2(X, y, W, a, t1: float, *, bias: bool = False, coords: str = "aut
     ``absorb=False`` stops at every crossing (a cross-check; slower when N ≫ d). A step absorbs its
     crossings only when it holds at least ``min_absorb`` of them (default ``MIN_ABSORB``; fewer are
     located: measured cheaper). Sliding entries and exits are always located.
+
+    ``decoupled`` (default; log-radius coordinates): while the network's output is below
+    ``TAU_REL·rtol`` of the labels (from a small init), the neurons do not interact and each goes
+    from event to event of its own in closed form (:mod:`gflow.models.relu2_early`); the event-driven
+    integrator takes over where the output grows past that. ``decoupled=False`` integrates from 0.
 
     ``bias`` appends a constant input 1 (then ``W`` has ``d + 1`` columns, the last the bias).
     ``coords``: ``"auto"`` (log-radius for a balanced init, else Cartesian), ``"spherical"`` or
@@ -592,6 +598,9 @@ def solve_relu2(X, y, W, a, t1: float, *, bias: bool = False, coords: str = "aut
     if not absorb and (solver == "gd" or convention == "sigma0"):
         raise InputError("locating every crossing (absorb=False, --locate-all) applies to the exact Filippov flow, "
                          "not to gradient descent or the sigma0 convention")
+    if not decoupled and (solver == "gd" or convention == "sigma0"):
+        raise InputError("integrating the decoupled early phase (decoupled=False, --no-decoupled) applies to the "
+                         "exact Filippov flow, not to gradient descent or the sigma0 convention")
     balanced = is_balanced(W, a)
     if coords == "spherical" and not balanced:
         raise InputError("log-radius (spherical) coordinates need a balanced init |a_j| = ‖w_j‖")
@@ -638,8 +647,8 @@ def solve_relu2(X, y, W, a, t1: float, *, bias: bool = False, coords: str = "aut
     else:
         y0 = R.CartState(a=a, W=W)
     sysm = system(spherical, gram, K)
-    res = switching.integrate(sysm, y0, 0.0, save_ts, args, rtol=rtol, atol=atol, max_steps=max_steps,
-                              progress=progress)
+    res, early = _integrate_filippov(sysm, y0, save_ts, args, rtol=rtol, atol=atol, max_steps=max_steps,
+                                     decoupled=decoupled and spherical, gram=gram, progress=progress)
     if bool(np.asarray(res.final_mode.overflow)):
         from ..errors import SolverError
 
@@ -658,7 +667,60 @@ def solve_relu2(X, y, W, a, t1: float, *, bias: bool = False, coords: str = "aut
     else:
         ys = R.CartState(np.asarray(res.ys[0]), np.asarray(res.ys[1]))
     stats.switching["coords"] = "log-radius" if spherical else "cartesian"
+    if early is not None:
+        stats.switching.update({"decoupled_until": early["until"], "decoupled_evals": early["rhs_evals"],
+                                "decoupled_event_steps": early["event_steps"], "decoupled_tau": early["tau"]})
     return Trajectory(ts=res.ts, ys=ys, events={}, stats=stats, t1=float(t1), modes=np.stack(res.modes))
+
+
+def _integrate_filippov(sysm, y0, save_ts, args, *, rtol, atol, max_steps, decoupled: bool, gram: bool,
+                        progress=None):
+    """The event-driven integration from 0 through ``save_ts``, after the closed-form decoupled
+    phase where it applies (``decoupled``: log-radius coordinates). Returns the integrator's
+    :class:`gflow.backends.switching.SwitchedResult` with both parts merged (statistics summed; the
+    closed form's work counted as its field evaluations) and the phase's own statistics (or None)."""
+    from ..backends import switching
+
+    if not decoupled:
+        return switching.integrate(sysm, y0, 0.0, save_ts, args, rtol=rtol, atol=atol, max_steps=max_steps,
+                                   progress=progress), None
+    from . import relu2_early
+
+    jax = _jax()
+    jnp = jax.numpy
+    tmap = jax.tree_util.tree_map
+    tc = time.perf_counter()
+    y_init, mode_init, _, _, n_ev0 = switching._start_fn(sysm)(tmap(lambda v: jnp.asarray(v, jnp.float64), y0),
+                                                               args)
+    compile0 = time.perf_counter() - tc
+    t0, y, mode, saved, early = relu2_early.decoupled_phase(y_init, mode_init, args, save_ts, rtol=rtol, gram=gram,
+                                                            progress=progress)
+    early["rhs_evals"] += int(n_ev0)
+    head_ts = [0.0] + [t for t, _, _ in saved]
+    head_ys = [tmap(np.asarray, y_init)] + [v for _, v, _ in saved]
+    head_modes = [np.asarray(mode_codes(mode_init))] + [c for _, _, c in saved]
+    rest = save_ts[save_ts > t0]
+    keys = ("crossings", "slide_entries", "slide_exits", "null_hits", "sliding_time", "sliding_pair_time")
+    if len(rest):
+        res = switching.integrate(sysm, y, t0, rest, args, rtol=rtol, atol=atol, max_steps=max_steps,
+                                  progress=progress, mode0=mode if t0 > 0 else None)
+        ts = np.concatenate([head_ts, res.ts[1:]])
+        ys = tmap(lambda h, r: np.concatenate([h, r[1:]]), tmap(lambda *a: np.stack(a), *head_ys), res.ys)
+        modes = head_modes + list(res.modes[1:])
+        stats = dict(res.stats)
+        final_mode, t_stop = res.final_mode, res.t_stop
+    else:   # the closed form reached the last save time
+        ts, ys, modes = np.asarray(head_ts), tmap(lambda *a: np.stack(a), *head_ys), head_modes
+        stats = {"steps": 0, "rejected": 0, "rhs_evals": 0, "wall_s": 0.0, "compile_s": 0.0, "segments": 0,
+                 **{k: 0 for k in COUNT_NAMES}, "sliding_time": 0.0, "sliding_pair_time": 0.0}
+        final_mode, t_stop = mode, None
+    for k in keys:
+        stats[k] += early[k]
+    stats["rhs_evals"] += early["rhs_evals"]
+    stats["wall_s"] += early["wall_s"]
+    stats["compile_s"] += early["compile_s"] + compile0
+    stats["segments"] += early["windows"]
+    return switching.SwitchedResult(ts, ys, modes, stats, final_mode, t_stop), early
 
 
 def loss_curve(X, y, traj, bias: bool = False) -> np.ndarray:
