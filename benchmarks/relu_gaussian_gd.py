@@ -3,7 +3,7 @@ teacher, m = 200, balanced init 1e−20, t = 400): GD in Cartesian coordinates a
 2e−3, 1e−3, 5e−4, 2.5e−4, loss saved every 0.1 time units, stored in
 ``benchmarks/relu_gaussian/gd.npz`` (the step → 0 extrapolation is computed by
 ``relu_gaussian.py``). Slow (~25 min on 2 cores); run by hand:
-python benchmarks/relu_gaussian_gd.py [--seed S]
+python benchmarks/relu_gaussian_gd.py [--seed S] [--steps 5e-4,2.5e-4] [--out F]
 """
 
 from __future__ import annotations
@@ -55,10 +55,13 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=str(Path(__file__).parent / "relu_gaussian" / "gd.npz"))
+    ap.add_argument("--steps", default=",".join(f"{s:g}" for s in STEPS),
+                    help="GD steps, comma-separated (the two smallest give the step → 0 extrapolation)")
     opts = ap.parse_args()
+    steps = sorted((float(s) for s in opts.steps.split(",")), reverse=True)
     X, y, W, a = instance(opts.seed)
-    res = {"ts": np.arange(int(round(T1 / SAVE_EVERY)) + 1) * SAVE_EVERY, "steps": np.asarray(STEPS)}
-    for dt in STEPS:
+    res = {"ts": np.arange(int(round(T1 / SAVE_EVERY)) + 1) * SAVE_EVERY, "steps": np.asarray(steps)}
+    for dt in steps:
         t0 = time.perf_counter()
         loss, th = gd_losses(X, y, W, a, dt)
         res[f"loss_{dt:g}"] = loss

@@ -314,6 +314,12 @@ def relu2_flow(ts, loss, traj, path: str | os.PathLike, title: str = "") -> None
     ax2.set_xlabel("time t")
     ax2.set_ylabel("‖w_j‖ per neuron")
     st = traj.stats
+    t_dec = (st.switching or {}).get("decoupled_until") or 0.0
+    if t_dec > 0:   # where the closed-form decoupled phase handed over to the integrator
+        for a_ in (ax, ax2):
+            a_.axvline(t_dec, color="0.4", ls=":", lw=1)
+        ax2.text(t_dec, 0.04, " closed form ← | → integrated", transform=ax2.get_xaxis_transform(), fontsize=7,
+                 color="0.3", ha="center")
     ax.set_title(title or f"{st.name} ({st.convention}), rtol {st.rtol}, {st.rhs_evals} evaluations; "
                           "shaded: plateaus", fontsize=9)
     _save(fig, path)

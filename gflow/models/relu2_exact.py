@@ -37,6 +37,10 @@ stage sees one smooth field.
 
 Coordinates: log-radius ``(ρ, w̄)`` for a balanced init (``|a_j| = ‖w_j‖``), Cartesian ``(a, W)``
 otherwise (see :mod:`gflow.models.relu2`). A bias is the input ``[x, 1]``.
+
+From a small init (log-radius coordinates) the early phase, where the output is far below the
+labels and the neurons do not interact, is followed in closed form neuron by neuron
+(:mod:`gflow.models.relu2_early`) before this integrator takes over.
 """
 
 from __future__ import annotations
