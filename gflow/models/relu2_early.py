@@ -45,7 +45,7 @@ from .._config import jax as _jax
 from .relu2_exact import _field, _resolve, mode_codes
 
 TAU_REL = 1e-2        # hand off once max|h| > TAU_REL·rtol·max|y|
-MIN_WINDOW = 1e-3     # a window shorter than this (in units of the output's e-folding time) ends the phase
+MIN_WINDOW = 1e-3     # a window shorter than this (in units of 1/max_j |c_j|) ends the phase
 SAVE_BLOCK = 64       # save times per window (dense output written by the event steps)
 MAX_EVENT_STEPS = 100_000   # event steps in one window (more: a Zeno point or a bug — SolverError)
 LOG_CLIP = 700.0
