@@ -280,3 +280,23 @@ def test_union_length():
 
     assert _union_length(np.array([0.0, 0.5, 2.0]), np.array([1.0, 1.0, 0.5])) == pytest.approx(2.0)
     assert _union_length(np.zeros(0), np.zeros(0)) == 0.0
+
+
+def test_deferred_exits_agree_with_located_ones():
+    """Sliding exits resolved at the step's next event or end (the field is continuous at an exit;
+    sliding on past it costs a second-order error, kept within the tolerance) against locating every
+    exit: fewer steps, the same accuracy against a tight located reference (measured at rtol 1e−6:
+    523 against 588 steps; W 5.0e−5 against 5.5e−5 of max|W|, loss 3.57e−6 against 3.52e−6 of L(0))."""
+    X, y, W, a = _gaussian(seed=7, n=30, d=60, m=60, k=4, scale=1e-12)
+    T = 60.0
+    ts = np.linspace(0, T, 61)[1:]
+    ref = solve_relu2(X, y, W, a, T, save_ts=ts, rtol=1e-10, atol=1e-13, defer_exits=False)
+    assert ref.stats.switching["slide_exits"] > 300
+    L = loss_curve(X, y, ref)
+    sc = np.max(np.abs(ref.ys.W))
+    dfr = solve_relu2(X, y, W, a, T, save_ts=ts, rtol=1e-6, atol=1e-9)
+    loc = solve_relu2(X, y, W, a, T, save_ts=ts, rtol=1e-6, atol=1e-9, defer_exits=False)
+    assert dfr.stats.steps < 0.95 * loc.stats.steps
+    e_d, e_l = (np.max(np.abs(tr.ys.W - ref.ys.W)) / sc for tr in (dfr, loc))
+    l_d, l_l = (np.max(np.abs(loss_curve(X, y, tr) - L)) / L[0] for tr in (dfr, loc))
+    assert e_d < 1.5 * e_l and l_d < 1.5 * l_l, (e_d, e_l, l_d, l_l)

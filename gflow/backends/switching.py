@@ -104,6 +104,8 @@ class SwitchedSystem(NamedTuple):
     dense_fix: Callable
     fix_mismatch: Callable
     stopped: Callable | None = None   # mode -> bool: a terminal surface was reached (the solve ends there)
+    defers_exits: bool = False        # locate also returns (θ_d, trig_d, error): the step's sliding exits
+                                      # deferred to θ_d (the field is continuous there) and what that costs
 
 
 class Carry(NamedTuple):
@@ -254,7 +256,13 @@ def _advance_fn(system: SwitchedSystem):
         kst = tmap(lambda *k: h * jnp.stack(k), *ks)
 
         # pass 1: where does the frozen mode meet a surface, and can the step absorb it?
-        theta, trig, absorbable, pend, too_many, lim = system.locate(c.aux, aux1, c.mode, args, h)
+        theta, trig, absorbable, pend, too_many, lim, *defer = system.locate(c.aux, aux1, c.mode, args, h)
+        if system.defers_exits:   # exits resolved late, at the next other event or the step's end
+            th_d, trig_d, err_d = defer[0]
+            en_d = _norm(type(c.y)(*err_d), c.y, y1, rtol, atol)
+            use_d = ~ab & (th_d > theta) & (jnp.sqrt(en**2 + en_d**2) <= 1.0) & ~(absorbable & ~c.noabs)
+            theta = jnp.where(use_d, th_d, theta)
+            trig = tmap(lambda u, v: jnp.where(use_d, u, v), trig_d, trig)
         cut = jnp.minimum(1.0, 0.99 * lim)   # absorb on [0, cut·h]: the crossings before the first other event
         p1 = ~ab
         accept1 = p1 & ok_err & ~too_many

@@ -27,7 +27,10 @@ time-averaged activation over the step plus the Lie-bracket correction, see
 term ``−(1/n) r_k x_k`` of ``D_j``), the bracket ``[f, G]`` is computed with Jacobian–vector products
 in ``A`` and the state, and a crossing is absorbed only if flipping ``A_jk`` leaves the sign of
 ``d<w_j, x_k>/dt`` on the surface unchanged, by a margin (the jump of that derivative is
-``−coef_j·ΔA·r_k·x_kᵀP_j x_k/n``); anything else (a sliding entry or exit) is located.
+``−coef_j·ΔA·r_k·x_kᵀP_j x_k/n``); anything else (a sliding entry or exit) is located — except that a
+step's sliding exits are resolved at its next other event (or its end) when sliding on past them keeps
+the step within the tolerance (the field is continuous at an exit, so that costs a second-order error;
+``defer_exits``).
 
 The sliding sets are stored in ``K = min(n, d)`` slots per neuron (a nonzero ``w_j`` is orthogonal
 to at most ``d − 1`` samples in general position) with the inverse Gram matrix of each neuron's
@@ -226,7 +229,24 @@ def _locate(aux0: Aux, aux1: Aux, mode: Mode, args, h, gram: bool):
     pa = jnp.abs(aux0.coef[j] * res_t) * xn[k] / n
     pb = pa * xn[k] / jnp.maximum(jnp.abs(dpre_t), 1e-300)
     pend = Pend(rows=rows.astype(jnp.int32), cols=j.astype(jnp.int32), theta=t_, dA=dA, valid=valid, pa=pa, pb=pb)
-    return theta, trig, absorbable, pend, nh > H, lim
+    # exits deferred: the field is continuous at an exit, so sliding on past it to θ_d (the first
+    # crossing or entry, or the step's end) costs the pair's field a drift that grows from 0:
+    # |Δα_jk|·|coef_j r_k|·‖P_j x_k‖/n at θ_d (Δα: how far α went past its bound), i.e. a state error
+    # ≈ that × (θ_d − θ_exit)h/2 in neuron j (second order in the step). The integrator defers the
+    # step's exits to θ_d when this, added to the step's error, stays within the tolerance.
+    th_d = jnp.where(args["defer_exits"], jnp.minimum(jnp.min(th_pair), 1.0), theta)
+    exiting = (low | high) & (th_exit <= th_d + tol)
+    bound = jnp.where(high, 1.0, 0.0)
+    a_d = (1 - th_d) * aux0.alpha + th_d * aux1.alpha
+    rs = jnp.abs(aux1.res[mode.idx])                                       # (m, K)
+    xs = xn[mode.idx]
+    e_slot = jnp.where(exiting, jnp.abs(a_d - bound) * jnp.abs(aux1.coef)[:, None] * rs * xs / n
+                       * jnp.maximum(th_d - th_exit, 0.0) * h / 2, 0.0)
+    e = jnp.sum(e_slot, axis=1)
+    d = X.shape[1]
+    trig_d = (jnp.zeros((n, m), bool).at[rows, j].set(th_pair <= th_d + tol, mode="drop"), exiting, high)
+    defer = (th_d, trig_d, (jnp.zeros(m), jnp.broadcast_to(e[:, None] / np.sqrt(d), (m, d))))
+    return theta, trig, absorbable, pend, nh > H, lim, defer
 
 
 def _pair_matrix(pend: Pend, values, like):
@@ -481,6 +501,7 @@ def system(spherical: bool, gram: bool, K: int) -> SwitchedSystem:
         shorten=_shorten,
         fix_mismatch=lambda y, aux, mode, args, h: _fix_mismatch(y, aux, mode, args, h, spherical, gram),
         dense_fix=lambda y, mode, pend, th, h, args: _dense_fix(y, mode, pend, th, h, args, spherical, gram),
+        defers_exits=True,
     )
 
 
@@ -541,7 +562,7 @@ def validate(X, y, W, a, t1=None) -> tuple[np.ndarray, ...]:
 def solve_relu2(X, y, W, a, t1: float, *, bias: bool = False, coords: str = "auto", convention: str = "filippov",
                 solver: str = "tsit5", rtol: float = 1e-6, atol: float = 1e-9, dt: float | None = None,
                 save_ts=None, max_steps: int = 2_000_000, absorb: bool = True, min_absorb: int | None = None,
-                decoupled: bool = True, progress=None):
+                decoupled: bool = True, defer_exits: bool = True, progress=None):
     """The gradient flow of the two-layer ReLU network ``h(x) = Σ_j a_j σ(<w_j, x>)`` with square
     loss ``(1/2n) Σ_k (h(x_k) − y_k)²`` from ``(W, a)`` to time ``t1``, on any data.
 
@@ -556,6 +577,10 @@ def solve_relu2(X, y, W, a, t1: float, *, bias: bool = False, coords: str = "aut
     ``absorb=False`` stops at every crossing (a cross-check; slower when N ≫ d). A step absorbs its
     crossings only when it holds at least ``min_absorb`` of them (default ``MIN_ABSORB``; fewer are
     located: measured cheaper). Sliding entries and exits are always located.
+
+    ``defer_exits`` (default): a sliding exit inside a step is resolved at the step's next other
+    event or its end when sliding on past it keeps the step within the tolerance (the field is
+    continuous at an exit: the cost is second order); ``False`` locates every exit.
 
     ``decoupled`` (default; log-radius coordinates): while the network's output is below
     ``TAU_REL·rtol`` of the labels (from a small init), the neurons do not interact and each goes
@@ -642,7 +667,7 @@ def solve_relu2(X, y, W, a, t1: float, *, bias: bool = False, coords: str = "aut
     gram = n <= d
     args = {"X": jnp.asarray(X), "y": jnp.asarray(y), "G": jnp.asarray(X @ X.T if gram else np.zeros((1, 1))),
             "xn": jnp.asarray(np.linalg.norm(X, axis=1)), "eps_z": jnp.float64(max(EPS_Z, HIT_REL * rtol)),
-            "absorb": jnp.asarray(bool(absorb)),
+            "absorb": jnp.asarray(bool(absorb)), "defer_exits": jnp.asarray(bool(defer_exits)),
             "min_absorb": jnp.asarray(MIN_ABSORB if min_absorb is None else min_absorb)}
     if spherical:
         norms = np.linalg.norm(W, axis=1)
