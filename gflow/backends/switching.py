@@ -373,6 +373,12 @@ def _start_fn(system: SwitchedSystem):
     return jax.jit(system.resolve_initial)
 
 
+@functools.lru_cache(maxsize=32)
+def _field_fn(system: SwitchedSystem):
+    jax = _jax()
+    return jax.jit(system.field)
+
+
 def initial_step(f, y, rtol, atol, span):
     """Hairer–Nørsett–Wanner's first guess ``0.01·‖y‖/‖f‖`` in the error norm, capped by the span."""
     jax = _jax()
@@ -412,7 +418,7 @@ def integrate(system: SwitchedSystem, y0, t0: float, save_ts: np.ndarray, args, 
         y, mode, f, aux, n_ev = start(y0, args)
     else:
         y, mode, n_ev = y0, mode0, 1
-        f, aux = jax.jit(system.field)(y, mode, args)
+        f, aux = _field_fn(system)(y, mode, args)
     h0 = initial_step(f, y, rtol, atol, float(save_ts[-1] - t0))
     z = jnp.zeros((), jnp.int64)
     carry = Carry(t=jnp.float64(t0), y=y, f=f, aux=aux, mode=mode, h=jnp.float64(h0), steps=z, rejected=z,

@@ -164,7 +164,6 @@ def decoupled_phase(y0, mode0, args, save_ts, *, rtol: float, gram: bool, tau_re
     import time
 
     from ..errors import SolverError
-    from .relu2_exact import mode_codes
 
     jax = _jax()
     jnp = jax.numpy

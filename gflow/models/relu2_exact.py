@@ -576,7 +576,7 @@ def solve_relu2(X, y, W, a, t1: float, *, bias: bool = False, coords: str = "aut
     step that contains them (see :mod:`gflow.backends.switching`) instead of each ending a step;
     ``absorb=False`` stops at every crossing (a cross-check; slower when N ≫ d). A step absorbs its
     crossings only when it holds at least ``min_absorb`` of them (default ``MIN_ABSORB``; fewer are
-    located: measured cheaper). Sliding entries and exits are always located.
+    located: measured cheaper). Sliding entries are always located.
 
     ``defer_exits`` (default): a sliding exit inside a step is resolved at the step's next other
     event or its end when sliding on past it keeps the step within the tolerance (the field is
@@ -732,7 +732,7 @@ def _integrate_filippov(sysm, y0, save_ts, args, *, rtol, atol, max_steps, decou
     keys = ("crossings", "slide_entries", "slide_exits", "null_hits", "sliding_time", "sliding_pair_time")
     if len(rest):
         res = switching.integrate(sysm, y, t0, rest, args, rtol=rtol, atol=atol, max_steps=max_steps,
-                                  progress=progress, mode0=mode if t0 > 0 else None)
+                                  progress=progress, mode0=mode)   # the mode resolved above: not again
         ts = np.concatenate([head_ts, res.ts[1:]])
         ys = tmap(lambda h, r: np.concatenate([h, r[1:]]), tmap(lambda *a: np.stack(a), *head_ys), res.ys)
         modes = head_modes + list(res.modes[1:])
